@@ -1,0 +1,135 @@
+{{/*
+Containers and pod templates of a group. Engine charts describe their container with a dict:
+  name      container name
+  command   list: the entrypoint
+  args      list: its arguments
+  env       list: the engine's own EnvVars
+  ports     list: extra ContainerPorts (the API port "http" is added to the leader here)
+  health    HTTP path of the engine's health endpoint (leader probes)
+and the library adds what every pod of a group needs: the image, POD_IP, Ray settings, NCCL variables,
+extraEnv, GPUs and resources, /dev/shm, the model cache, probes, placement.
+*/}}
+
+{{/* resources with the GPU count of topology.gpusPerPod in both requests and limits. */}}
+{{- define "mnc.resources" -}}
+{{- $v := .Values -}}
+{{- $gpus := dict $v.topology.gpuResourceName (toString $v.topology.gpusPerPod) -}}
+{{- $requests := merge (deepCopy ($v.resources.requests | default dict)) $gpus -}}
+{{- $limits := merge (deepCopy ($v.resources.limits | default dict)) $gpus -}}
+requests:
+  {{- toYaml $requests | nindent 2 }}
+limits:
+  {{- toYaml $limits | nindent 2 }}
+{{- end -}}
+
+{{- define "mnc.image" -}}
+{{- $i := .Values.image -}}
+{{- if $i.digest -}}
+{{- printf "%s@%s" $i.repository $i.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $i.repository $i.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Takes (dict "root" $ "role" "leader"|"worker" "spec" <container dict>). */}}
+{{- define "mnc.container" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $spec := .spec -}}
+{{- $multiPod := include "mnc.isMultiPod" $root -}}
+- name: {{ $spec.name }}
+  image: {{ include "mnc.image" $root | quote }}
+  imagePullPolicy: {{ $v.image.pullPolicy }}
+  command:
+    {{- toYaml $spec.command | nindent 4 }}
+  {{- with $spec.args }}
+  args:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  env:
+    {{- include "mnc.podIPEnv" $root | nindent 4 }}
+    {{- if $multiPod }}
+    {{- include "mnc.rayEnv" (dict "root" $root "role" .role) | nindent 4 }}
+    {{- end }}
+    {{- with $spec.env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- with include "mnc.ncclEnv" $root }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with $v.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- if or (eq .role "leader") $spec.ports }}
+  ports:
+    {{- if eq .role "leader" }}
+    - name: http
+      containerPort: {{ $v.server.port }}
+      protocol: TCP
+    {{- end }}
+    {{- with $spec.ports }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+  resources:
+    {{- include "mnc.resources" $root | nindent 4 }}
+  volumeMounts:
+    {{- include "mnc.shmVolumeMount" $root | nindent 4 }}
+    {{- include "mnc.cacheVolumeMount" $root | nindent 4 }}
+    {{- with $v.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- if eq .role "leader" }}
+  {{- include "mnc.leaderProbes" (dict "root" $root "path" $spec.health) | nindent 2 }}
+  {{- else }}
+  {{- include "mnc.workerProbes" $root | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/* A pod template of the group. Takes (dict "root" $ "role" "leader"|"worker" "spec" <container dict>). */}}
+{{- define "mnc.podTemplate" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+metadata:
+  labels:
+    {{- include "mnc.selectorLabels" $root | nindent 4 }}
+    {{- include "mnc.roleLabel" (dict "role" .role) | nindent 4 }}
+    {{- with $v.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $v.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  automountServiceAccountToken: false
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- range . }}
+    - name: {{ . }}
+    {{- end }}
+  {{- end }}
+  terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    {{- include "mnc.container" . | nindent 4 }}
+  volumes:
+    {{- include "mnc.shmVolume" $root | nindent 4 }}
+    {{- with include "mnc.cacheVolume" $root }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with $v.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}

@@ -1,0 +1,62 @@
+{{/*
+Probes. Loading a model of hundreds of GB can take hours, so the leader's startup probe allows
+probes.startup.budgetSeconds before giving up; Kubernetes runs no liveness or readiness probe until the
+startup probe has passed, so liveness cannot kill a pod that is still loading. Workers serve no HTTP:
+their probes ask the Ray head's GCS whether it still answers, so a worker whose head died is restarted
+(and, with RecreateGroupOnPodRestart, the whole group with it).
+*/}}
+
+{{- define "mnc.startupFailureThreshold" -}}
+{{- $p := .Values.probes.startup -}}
+{{- max 1 (div (add (int $p.budgetSeconds) (sub (int $p.periodSeconds) 1)) (int $p.periodSeconds)) -}}
+{{- end -}}
+
+{{/* Takes (dict "root" $ "path" "/health"). */}}
+{{- define "mnc.leaderProbes" -}}
+{{- $p := .root.Values.probes -}}
+startupProbe:
+  httpGet:
+    path: {{ .path }}
+    port: http
+  periodSeconds: {{ $p.startup.periodSeconds }}
+  timeoutSeconds: {{ $p.startup.timeoutSeconds }}
+  failureThreshold: {{ include "mnc.startupFailureThreshold" .root }}
+readinessProbe:
+  httpGet:
+    path: {{ .path }}
+    port: http
+  periodSeconds: {{ $p.readiness.periodSeconds }}
+  timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
+  failureThreshold: {{ $p.readiness.failureThreshold }}
+livenessProbe:
+  httpGet:
+    path: {{ .path }}
+    port: http
+  periodSeconds: {{ $p.liveness.periodSeconds }}
+  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
+  failureThreshold: {{ $p.liveness.failureThreshold }}
+{{- end -}}
+
+{{- define "mnc.rayHeadCheckCommand" -}}
+- bash
+- -c
+- ray health-check --address "${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS}}:${MULTINODE_RAY_PORT}"
+{{- end -}}
+
+{{- define "mnc.workerProbes" -}}
+{{- $p := .Values.probes -}}
+startupProbe:
+  exec:
+    command:
+      {{- include "mnc.rayHeadCheckCommand" . | nindent 6 }}
+  periodSeconds: {{ $p.startup.periodSeconds }}
+  timeoutSeconds: {{ $p.startup.timeoutSeconds }}
+  failureThreshold: {{ include "mnc.startupFailureThreshold" . }}
+livenessProbe:
+  exec:
+    command:
+      {{- include "mnc.rayHeadCheckCommand" . | nindent 6 }}
+  periodSeconds: {{ $p.liveness.periodSeconds }}
+  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
+  failureThreshold: {{ $p.liveness.failureThreshold }}
+{{- end -}}

@@ -1,0 +1,59 @@
+{{/*
+Render-time guards for what the values schema cannot express. Each message names the values involved
+and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once from their workload.
+*/}}
+
+{{- define "mnc.validate" -}}
+{{- include "mnc.validateModel" . -}}
+{{- include "mnc.validateTopology" . -}}
+{{- include "mnc.validateGroupPolicy" . -}}
+{{- include "mnc.validateFabric" . -}}
+{{- include "mnc.validateCache" . -}}
+{{- include "mnc.validateResources" . -}}
+{{- end -}}
+
+{{- define "mnc.validateModel" -}}
+{{- if not .Values.model.name -}}
+{{- fail "model.name: no model given; set model.name to the model to serve (a Hugging Face repository id such as meta-llama/Llama-3.1-405B-Instruct, or a path inside cache.mountPath)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* LeaderReady holds the workers back until the leader is ready, but the leader is ready only once the workers have joined Ray. */}}
+{{- define "mnc.validateGroupPolicy" -}}
+{{- if and (include "mnc.isMultiPod" .) (eq .Values.group.startupPolicy "LeaderReady") -}}
+{{- fail (printf "group.startupPolicy: LeaderReady with podsPerGroup %d deadlocks: the workers are created only after the leader is ready, and the leader becomes ready only after the workers have joined its Ray cluster; use LeaderCreated" (int .Values.topology.podsPerGroup)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mnc.validateFabric" -}}
+{{- $profile := .Values.fabric.profile -}}
+{{- if not (has $profile (list "infiniband" "roce" "ethernet" "nvlink")) -}}
+{{- fail (printf "fabric.profile: unknown profile %q; choose one of infiniband, roce, ethernet, nvlink" $profile) -}}
+{{- end -}}
+{{- if and (eq $profile "nvlink") (include "mnc.isMultiPod" .) -}}
+{{- fail (printf "fabric.profile: nvlink carries traffic inside one node only, but topology.podsPerGroup is %d; choose infiniband, roce or ethernet for a group that spans nodes" (int .Values.topology.podsPerGroup)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mnc.validateCache" -}}
+{{- $c := .Values.cache -}}
+{{- if and (eq $c.type "existingClaim") (not $c.existingClaim.name) -}}
+{{- fail "cache.existingClaim.name: cache.type is existingClaim but no claim name is given" -}}
+{{- end -}}
+{{- if and (eq $c.type "nfs") (or (not $c.nfs.server) (not $c.nfs.path)) -}}
+{{- fail "cache.nfs.server, cache.nfs.path: cache.type is nfs but the server or the export path is empty" -}}
+{{- end -}}
+{{- if and (eq $c.type "hostPath") (not $c.hostPath.path) -}}
+{{- fail "cache.hostPath.path: cache.type is hostPath but no path is given" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The GPU count comes from topology.gpusPerPod alone, so it cannot disagree with the parallel layout. */}}
+{{- define "mnc.validateResources" -}}
+{{- $gpu := .Values.topology.gpuResourceName -}}
+{{- range $kind := list "requests" "limits" -}}
+{{- if hasKey (index $.Values.resources $kind | default dict) $gpu -}}
+{{- fail (printf "resources.%s.%s: the GPU count is set by topology.gpusPerPod; remove it from resources" $kind $gpu) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
