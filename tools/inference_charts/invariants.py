@@ -1,0 +1,279 @@
+"""The invariants every rendered release must satisfy, checked on the rendered objects themselves.
+
+- parallelism: the engine's tensor x pipeline parallel size equals the GPUs of its group, and the
+  leader's Ray wait expects that same number;
+- exposure: every non-headless Service and every Ingress reaches leader pods only (with the labels
+  controllers add at run time), selects at least one, and carries no Ray or NCCL port;
+- shared memory: every pod has a memory-backed /dev/shm with a size limit, mounted in every container;
+- fabric: every engine container carries the NCCL variables of the fabric profile, none that
+  contradict it, and no variable twice;
+- cache: every pod of a workload mounts the same model cache at the same path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import runtime
+from .kube_schemas import object_name
+from .runtime import RuntimePod
+
+#: Ports of Ray (GCS, client server, dashboard, dashboard agent) and of the torch/NCCL rendezvous.
+RAY_AND_NCCL_PORTS = frozenset({6379, 10001, 8265, 52365, 29500})
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.subject}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FabricContract:
+    """What a fabric profile requires of every engine container's environment."""
+
+    required: dict[str, str | None]  # name -> exact value, or None for any non-empty value
+    absent: frozenset[str]
+
+
+FABRIC_CONTRACTS: dict[str, FabricContract] = {
+    "infiniband": FabricContract(
+        required={"NCCL_IB_DISABLE": "0", "NCCL_IB_HCA": None, "NCCL_NET_GDR_LEVEL": None,
+                  "NCCL_SOCKET_IFNAME": None},
+        absent=frozenset({"NCCL_NET"}),
+    ),
+    "roce": FabricContract(
+        required={"NCCL_IB_DISABLE": "0", "NCCL_IB_HCA": None, "NCCL_IB_GID_INDEX": None,
+                  "NCCL_NET_GDR_LEVEL": None, "NCCL_SOCKET_IFNAME": None},
+        absent=frozenset({"NCCL_NET"}),
+    ),
+    "ethernet": FabricContract(
+        required={"NCCL_IB_DISABLE": "1", "NCCL_NET": "Socket", "NCCL_SOCKET_IFNAME": None},
+        absent=frozenset({"NCCL_IB_HCA", "NCCL_IB_GID_INDEX", "NCCL_NET_GDR_LEVEL"}),
+    ),
+    "nvlink": FabricContract(
+        required={"NCCL_IB_DISABLE": "1"},
+        absent=frozenset({"NCCL_IB_HCA", "NCCL_IB_GID_INDEX", "NCCL_NET"}),
+    ),
+}
+
+
+def env_values(container: dict[str, Any]) -> dict[str, str | None]:
+    """A container's environment as Kubernetes resolves it: the last entry of a name wins.
+    Entries taken from a source (valueFrom) map to None."""
+    return {entry["name"]: entry.get("value") for entry in container.get("env", [])}
+
+
+def gpu_count(container: dict[str, Any]) -> int:
+    limits = container.get("resources", {}).get("limits", {})
+    return sum(int(value) for key, value in limits.items() if key.endswith("/gpu"))
+
+
+def _flag(arguments: list[str], flag: str) -> str | None:
+    for position, argument in enumerate(arguments):
+        if argument == flag and position + 1 < len(arguments):
+            return arguments[position + 1]
+        if argument.startswith(flag + "="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+def parallel_layout(container: dict[str, Any]) -> tuple[int, int] | None:
+    """(TP, PP) the engine is started with: vLLM flags, or NIM's environment variables."""
+    arguments = [str(a) for a in container.get("command", []) + container.get("args", [])]
+    tensor = _flag(arguments, "--tensor-parallel-size")
+    if tensor is not None:
+        return int(tensor), int(_flag(arguments, "--pipeline-parallel-size") or 1)
+    env = env_values(container)
+    if env.get("NIM_TENSOR_PARALLEL_SIZE"):
+        return int(env["NIM_TENSOR_PARALLEL_SIZE"] or 1), int(env.get("NIM_PIPELINE_PARALLEL_SIZE") or 1)
+    return None
+
+
+def _groups(pods: list[RuntimePod]) -> dict[tuple[str, int], list[RuntimePod]]:
+    groups: dict[tuple[str, int], list[RuntimePod]] = defaultdict(list)
+    for pod in pods:
+        groups[(pod.workload, pod.group)].append(pod)
+    return groups
+
+
+def check_parallelism(pods: list[RuntimePod]) -> Iterator[Finding]:
+    for (workload, group), members in _groups(pods).items():
+        subject = f"{workload} group {group}"
+        leader = next(pod for pod in members if pod.is_leader)
+        layouts = [layout for c in leader.containers if (layout := parallel_layout(c))]
+        if not layouts:
+            yield Finding("parallelism", subject, "the leader starts no engine with a tensor-parallel size")
+            continue
+        tensor, pipeline = layouts[0]
+        gpus = sum(gpu_count(c) for pod in members for c in pod.containers)
+        if tensor * pipeline != gpus:
+            yield Finding("parallelism", subject,
+                          f"TP x PP = {tensor} x {pipeline} = {tensor * pipeline}, "
+                          f"but the group's {len(members)} pods hold {gpus} GPUs")
+        for container in leader.containers:
+            expected = env_values(container).get("MULTINODE_EXPECTED_GPUS")
+            if expected is not None and int(expected) != tensor * pipeline:
+                yield Finding("parallelism", subject,
+                              f"the leader waits for {expected} GPUs to join Ray, but TP x PP is "
+                              f"{tensor * pipeline}")
+
+
+def _container_port(pod: RuntimePod, target: Any) -> dict[str, Any] | None:
+    for container in pod.containers:
+        for port in container.get("ports", []):
+            if target in (port.get("name"), port.get("containerPort")):
+                return dict(port)
+    return None
+
+
+def _internal_ports(pod: RuntimePod) -> set[int]:
+    ports = set(RAY_AND_NCCL_PORTS)
+    for container in pod.containers:
+        ray_port = env_values(container).get("MULTINODE_RAY_PORT")
+        if ray_port:
+            ports.add(int(ray_port))
+        for port in container.get("ports", []):
+            if str(port.get("name", "")).startswith(("ray", "nccl")):
+                ports.add(int(port["containerPort"]))
+    return ports
+
+
+def _check_service(service: dict[str, Any], pods: list[RuntimePod]) -> Iterator[Finding]:
+    subject = object_name(service)
+    spec = service.get("spec", {})
+    selector = spec.get("selector") or {}
+    selected = [pod for pod in pods if runtime.selects(selector, pod)]
+    if not selected:
+        yield Finding("exposure", subject, f"selector {selector} matches no pod of the release")
+        return
+    workers = [pod.name for pod in selected if not pod.is_leader]
+    if workers:
+        yield Finding("exposure", subject, f"selects worker pods {', '.join(workers)}; only leaders may serve")
+    for port in spec.get("ports", []):
+        target = port.get("targetPort", port.get("port"))
+        for pod in selected:
+            resolved = _container_port(pod, target)
+            if resolved is None:
+                yield Finding("exposure", subject, f"port {port.get('port')} targets {target!r}, "
+                                                   f"which pod {pod.name} does not expose")
+                continue
+            internal = _internal_ports(pod)
+            if int(resolved["containerPort"]) in internal or int(port["port"]) in internal:
+                yield Finding("exposure", subject,
+                              f"port {port['port']} -> {resolved.get('name', resolved['containerPort'])} "
+                              f"on {pod.name} is a Ray or NCCL port")
+
+
+def check_exposure(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
+    leader_services = set()
+    for obj in objects:
+        if obj.get("kind") != "Service":
+            continue
+        if obj.get("spec", {}).get("clusterIP") == "None":
+            continue
+        findings = list(_check_service(obj, pods))
+        yield from findings
+        if not findings:
+            leader_services.add(obj["metadata"]["name"])
+    for obj in objects:
+        if obj.get("kind") != "Ingress":
+            continue
+        spec = obj.get("spec", {})
+        backends = [spec["defaultBackend"]] if "defaultBackend" in spec else []
+        for rule in spec.get("rules", []):
+            backends += [path["backend"] for path in rule.get("http", {}).get("paths", [])]
+        for backend in backends:
+            name = backend.get("service", {}).get("name")
+            if name not in leader_services:
+                yield Finding("exposure", object_name(obj),
+                              f"routes to Service {name!r}, which is not a leader-only Service of the release")
+
+
+def check_shared_memory(pods: list[RuntimePod]) -> Iterator[Finding]:
+    for pod in pods:
+        shm_volumes = {
+            volume["name"] for volume in pod.spec.get("volumes", [])
+            if volume.get("emptyDir", {}).get("medium") == "Memory" and volume["emptyDir"].get("sizeLimit")
+        }
+        for container in pod.containers:
+            mounted = any(m["mountPath"] == "/dev/shm" and m["name"] in shm_volumes
+                          for m in container.get("volumeMounts", []))
+            if not mounted:
+                yield Finding("shared-memory", f"pod {pod.name} container {container['name']}",
+                              "no memory-backed emptyDir with a sizeLimit at /dev/shm")
+
+
+def check_fabric(pods: list[RuntimePod], profile: str) -> Iterator[Finding]:
+    contract = FABRIC_CONTRACTS.get(profile)
+    if contract is None:
+        yield Finding("fabric", "release", f"unknown fabric profile {profile!r}")
+        return
+    for pod in pods:
+        for container in pod.containers:
+            subject = f"pod {pod.name} container {container['name']}"
+            names = [entry["name"] for entry in container.get("env", [])]
+            for name in sorted({n for n in names if names.count(n) > 1}):
+                yield Finding("fabric", subject, f"{name} is set {names.count(name)} times")
+            env = env_values(container)
+            for name, expected in contract.required.items():
+                actual = env.get(name)
+                if not actual:
+                    yield Finding("fabric", subject, f"{profile} needs {name}, which is not set")
+                elif expected is not None and actual != expected:
+                    yield Finding("fabric", subject, f"{profile} needs {name}={expected}, found {actual}")
+            for name in sorted(contract.absent & env.keys()):
+                yield Finding("fabric", subject, f"{name} contradicts the {profile} profile")
+
+
+def _cache_source(pod: RuntimePod, claim_templates: set[str]) -> tuple[str, str] | None:
+    """(mount path, volume source) of the model cache in a pod, or None when it has none."""
+    mounts = {m["mountPath"] for c in pod.containers for m in c.get("volumeMounts", []) if m["name"] == "model-cache"}
+    if len(mounts) != 1:
+        return None
+    volume = next((v for v in pod.spec.get("volumes", []) if v["name"] == "model-cache"), None)
+    if volume is None:
+        source = "per-pod claim" if "model-cache" in claim_templates else ""
+    else:
+        source = repr(sorted((k, repr(v)) for k, v in volume.items() if k != "name"))
+    return (mounts.pop(), source) if source else None
+
+
+def check_cache(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
+    claim_templates: dict[str, set[str]] = {}
+    for obj in objects:
+        if obj.get("kind") == "LeaderWorkerSet":
+            templates = obj["spec"]["leaderWorkerTemplate"].get("volumeClaimTemplates", [])
+            claim_templates[f"LeaderWorkerSet/{obj['metadata']['name']}"] = {
+                t["metadata"]["name"] for t in templates}
+    by_workload: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for pod in pods:
+        source = _cache_source(pod, claim_templates.get(pod.workload, set()))
+        if source is None:
+            yield Finding("cache", f"pod {pod.name}", "does not mount the model cache exactly once")
+        else:
+            by_workload[pod.workload].add(source)
+    for workload, sources in by_workload.items():
+        if len(sources) > 1:
+            yield Finding("cache", workload, f"pods mount different model caches: {sorted(sources)}")
+
+
+def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
+    """Every finding of every invariant for one rendered release."""
+    pods = runtime.pods(objects)
+    findings: list[Finding] = []
+    if not pods:
+        findings.append(Finding("workload", "release", "renders no group of pods"))
+    findings += check_parallelism(pods)
+    findings += check_exposure(objects, pods)
+    findings += check_shared_memory(pods)
+    findings += check_fabric(pods, fabric_profile)
+    findings += check_cache(objects, pods)
+    return findings

@@ -1,0 +1,108 @@
+"""What the rendered workloads become in a cluster: the pods, with the labels controllers add at run time.
+
+A Service's selector is matched against these pods, not against the templates, because the labels that
+tell a leader from a worker (LeaderWorkerSet's worker-index) exist only on the running pods.
+
+LeaderWorkerSet (kubernetes-sigs/lws, v1): group g of an LWS named N has the leader pod N-g and the
+workers N-g-1 .. N-g-(size-1). Every pod carries leaderworkerset.sigs.k8s.io/name=N, group-index=g,
+worker-index (0 on the leader), group-key and template-revision-hash. The leader is created from
+leaderTemplate when there is one, else from workerTemplate. The controller also makes a headless
+Service named N selecting name=N (or one per group, N-g, with subdomainPolicy UniquePerReplica).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+LWS = "leaderworkerset.sigs.k8s.io"
+
+
+@dataclass(frozen=True)
+class RuntimePod:
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    spec: dict[str, Any]
+    workload: str
+    group: int
+    index: int
+
+    @property
+    def is_leader(self) -> bool:
+        return self.index == 0
+
+    @property
+    def containers(self) -> list[dict[str, Any]]:
+        return list(self.spec.get("containers", []))
+
+
+@dataclass(frozen=True)
+class RuntimeService:
+    """A Service that a controller creates at run time (not rendered by the chart)."""
+
+    name: str
+    selector: dict[str, str]
+    headless: bool
+    ports: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _lws_pods(lws: dict[str, Any]) -> list[RuntimePod]:
+    name = lws["metadata"]["name"]
+    namespace = lws["metadata"].get("namespace", "default")
+    spec = lws["spec"]
+    template = spec["leaderWorkerTemplate"]
+    size = int(template.get("size", 1))
+    pods = []
+    for group in range(int(spec.get("replicas", 1))):
+        leader_name = f"{name}-{group}"
+        group_key = hashlib.sha1(f"{namespace}/{leader_name}".encode()).hexdigest()
+        for index in range(size):
+            pod_template = template.get("leaderTemplate") if index == 0 else None
+            pod_template = pod_template or template["workerTemplate"]
+            labels = dict(pod_template.get("metadata", {}).get("labels", {}))
+            labels.update({
+                f"{LWS}/name": name,
+                f"{LWS}/group-index": str(group),
+                f"{LWS}/worker-index": str(index),
+                f"{LWS}/group-key": group_key,
+                f"{LWS}/template-revision-hash": "rendered",
+            })
+            pods.append(RuntimePod(
+                name=leader_name if index == 0 else f"{leader_name}-{index}",
+                namespace=namespace, labels=labels, spec=pod_template["spec"],
+                workload=f"LeaderWorkerSet/{name}", group=group, index=index,
+            ))
+    return pods
+
+
+def pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
+    """Every pod the rendered workloads would run."""
+    result: list[RuntimePod] = []
+    for obj in objects:
+        if obj.get("kind") == "LeaderWorkerSet":
+            result.extend(_lws_pods(obj))
+    return result
+
+
+def controller_services(objects: list[dict[str, Any]]) -> list[RuntimeService]:
+    """Services that controllers create for the rendered workloads."""
+    services = []
+    for obj in objects:
+        if obj.get("kind") != "LeaderWorkerSet":
+            continue
+        name = obj["metadata"]["name"]
+        policy = obj["spec"].get("networkConfig", {}).get("subdomainPolicy", "Shared")
+        if policy == "UniquePerReplica":
+            for group in range(int(obj["spec"].get("replicas", 1))):
+                services.append(RuntimeService(
+                    f"{name}-{group}", {f"{LWS}/name": name, f"{LWS}/group-index": str(group)}, True))
+        else:
+            services.append(RuntimeService(name, {f"{LWS}/name": name}, True))
+    return services
+
+
+def selects(selector: dict[str, str], pod: RuntimePod) -> bool:
+    """Kubernetes equality-based selection: every selector label present with the same value."""
+    return bool(selector) and all(pod.labels.get(key) == value for key, value in selector.items())

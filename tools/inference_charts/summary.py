@@ -1,0 +1,109 @@
+"""A short, human-readable account of a rendered release: what runs, where the GPUs go, what is exposed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from . import runtime
+from .harness import Result
+from .invariants import FABRIC_CONTRACTS, env_values, gpu_count, parallel_layout
+
+
+def _cache_line(result: Result, pods: list[runtime.RuntimePod]) -> str:
+    cache = result.values["cache"]
+    where = f"at {cache['mountPath']} on every pod"
+    kind = cache["type"]
+    if kind == "pvc":
+        claim = next((o for o in result.objects if o["kind"] == "PersistentVolumeClaim"), None)
+        if claim:
+            size = claim["spec"]["resources"]["requests"]["storage"]
+            modes = ",".join(claim["spec"]["accessModes"])
+            return f"new claim {claim['metadata']['name']} ({modes}, {size}) {where}"
+    if kind == "existingClaim":
+        return f"existing claim {cache['existingClaim']['name']} {where}"
+    if kind == "nfs":
+        return f"NFS {cache['nfs']['server']}:{cache['nfs']['path']} {where}"
+    if kind == "hostPath":
+        return f"node directory {cache['hostPath']['path']} {where}"
+    if kind == "perPodClaim":
+        return f"one claim per pod ({cache['perPodClaim']['size']}) {where}"
+    return f"per-pod emptyDir {where} (each pod downloads the model)"
+
+
+def _exposure_lines(result: Result, pods: list[runtime.RuntimePod]) -> list[str]:
+    lines = []
+    for obj in result.objects:
+        spec = obj.get("spec", {})
+        if obj["kind"] == "Service" and spec.get("clusterIP") != "None":
+            selected = [p.name for p in pods if runtime.selects(spec.get("selector") or {}, p)]
+            ports = ", ".join(str(p["port"]) for p in spec.get("ports", []))
+            lines.append(f"Service {obj['metadata']['name']} ({spec.get('type', 'ClusterIP')}) port {ports}"
+                         f" -> {', '.join(selected) or 'no pod'}")
+        if obj["kind"] == "Ingress":
+            hosts = [r.get("host", "*") for r in spec.get("rules", [])]
+            lines.append(f"Ingress {obj['metadata']['name']} host {', '.join(hosts)}")
+    return lines or ["nothing"]
+
+
+def render_summary(result: Result) -> str:
+    case, values = result.case, result.values
+    pods = runtime.pods(result.objects)
+    groups: dict[tuple[str, int], list[runtime.RuntimePod]] = defaultdict(list)
+    for pod in pods:
+        groups[(pod.workload, pod.group)].append(pod)
+    lines = [f"{case.release}: {case.chart} in namespace {case.namespace} ({result.renderer})"]
+
+    def add(label: str, text: str) -> None:
+        lines.append(f"  {label:<9} {text}")
+
+    workloads = sorted({pod.workload for pod in pods})
+    for workload in workloads:
+        members = [g for (w, _), g in groups.items() if w == workload]
+        size = len(members[0])
+        add("workload", f"{workload}: {len(members)} group(s) x {size} pod(s) "
+                        f"(1 leader + {size - 1} worker(s))")
+    if pods:
+        first_group = next(iter(groups.values()))
+        leader = first_group[0]
+        per_pod = gpu_count(leader.containers[0])
+        per_group = sum(gpu_count(c) for p in first_group for c in p.containers)
+        add("GPUs", f"{per_pod} per pod, {per_group} per group, {per_group * len(groups)} in all")
+        layout = parallel_layout(leader.containers[0])
+        if layout:
+            tensor, pipeline = layout
+            across = "Ray across pods" if len(first_group) > 1 else "one pod, no Ray"
+            add("parallel", f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group ({across})")
+        profile = values["fabric"]["profile"]
+        env = env_values(leader.containers[0])
+        shown = sorted(set(FABRIC_CONTRACTS[profile].required) | {"NCCL_DEBUG"}) if profile in FABRIC_CONTRACTS else []
+        add("fabric", f"{profile}: " + " ".join(f"{n}={env.get(n)}" for n in shown if n in env))
+        add("cache", _cache_line(result, pods))
+        add("shm", f"{values['sharedMemory']['sizeLimit']} memory-backed /dev/shm on every pod")
+    exposure = _exposure_lines(result, pods)
+    add("exposed", exposure[0])
+    for line in exposure[1:]:
+        add("", line)
+    for service in runtime.controller_services(result.objects):
+        add("internal", f"headless Service {service.name} (made by LeaderWorkerSet): Ray and NCCL between pods")
+    kinds = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in result.objects)
+    add("objects", kinds)
+    verdict = "no problems" if result.ok else f"{len(result.problems())} problem(s)"
+    add("checked", f"Kubernetes {' and '.join(_versions())} schemas, LeaderWorkerSet schema, invariants: {verdict}")
+    return "\n".join(lines)
+
+
+def _versions() -> tuple[str, ...]:
+    from .kube_schemas import SUPPORTED_KUBERNETES
+
+    return SUPPORTED_KUBERNETES
+
+
+def summary_data(result: Result) -> dict[str, Any]:
+    """The same facts as data, for tests and tools."""
+    pods = runtime.pods(result.objects)
+    return {
+        "pods": [p.name for p in pods],
+        "leaders": [p.name for p in pods if p.is_leader],
+        "problems": result.problems(),
+    }
