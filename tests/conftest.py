@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from inference_charts.harness import Harness, Result
+from inference_charts.matrix import MatrixCase
+
+
+@pytest.fixture(scope="session")
+def harness() -> Harness:
+    return Harness()
+
+
+@pytest.fixture(scope="session")
+def evaluated(harness: Harness):
+    """Evaluates a matrix case once per session, however many tests look at it."""
+    cache: dict[str, Result] = {}
+
+    def evaluate(matrix_case: MatrixCase) -> Result:
+        name = matrix_case.case.name
+        if name not in cache:
+            cache[name] = harness.evaluate(matrix_case.case)
+        return cache[name]
+
+    return evaluate

@@ -1,0 +1,35 @@
+"""Every entry of the bad-values corpus is refused, and the refusal names the offending key."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference_charts.bad_values import all_bad_values, names_key
+from inference_charts.cases import Case
+from inference_charts.harness import Harness
+
+BAD = all_bad_values()
+
+
+def test_corpus_covers_both_layers() -> None:
+    layers = [entry.layer for entry in BAD]
+    assert layers.count("schema") >= 25 and layers.count("template") >= 8
+
+
+def test_base_values_are_valid(harness: Harness) -> None:
+    from inference_charts.bad_values import BASE_VALUES
+
+    result = harness.evaluate(Case(chart="vllm-multinode", values=BASE_VALUES))
+    assert result.ok, result.problems()
+
+
+@pytest.mark.parametrize("entry", BAD, ids=lambda e: e.name)
+def test_refused_with_key_named(entry, harness: Harness) -> None:
+    result = harness.evaluate(Case(chart=entry.chart, values=entry.values(), name=entry.name))
+    message = result.render_error
+    assert message, f"{entry.name} was not refused"
+    assert names_key(message, entry.key), f"message does not name {entry.key}: {message}"
+    for text in entry.also:
+        assert text in message
+    schema_refusal = "values don't meet the specifications of the schema" in message
+    assert schema_refusal == (entry.layer == "schema"), message

@@ -1,0 +1,108 @@
+"""The corpus of invalid values: each entry must be refused, with a message that names its key.
+
+``layer`` says who refuses it: "schema" (values.schema.json, checked by Helm before rendering) or
+"template" (a chart guard that fails the render, for rules a schema cannot express).
+``key`` is the dotted path of the offending value; every segment of it must appear in Helm's message,
+whatever the Helm version's wording ("/topology/gpusPerPod" or "topology.gpusPerPod").
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+BASE_VALUES: dict[str, Any] = {
+    "model": {"name": "meta-llama/Llama-3.1-405B-Instruct"},
+    "topology": {"replicas": 1, "podsPerGroup": 2, "gpusPerPod": 8, "tensorParallelSize": 8,
+                 "pipelineParallelSize": 2},
+}
+
+
+@dataclass(frozen=True)
+class BadValues:
+    name: str
+    chart: str
+    layer: str
+    key: str
+    patch: dict[str, Any]
+    also: tuple[str, ...] = ()  # further text the message must hold (the arithmetic, for example)
+
+    def values(self) -> dict[str, Any]:
+        return _merge(copy.deepcopy(BASE_VALUES), self.patch)
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _schema(name: str, key: str, patch: dict[str, Any]) -> BadValues:
+    return BadValues(name, "vllm-multinode", "schema", key, patch)
+
+
+def _template(name: str, key: str, patch: dict[str, Any], *also: str) -> BadValues:
+    return BadValues(name, "vllm-multinode", "template", key, patch, also)
+
+
+VLLM_BAD_VALUES: tuple[BadValues, ...] = (
+    _schema("gpus-per-pod-string", "topology.gpusPerPod", {"topology": {"gpusPerPod": "8"}}),
+    _schema("tensor-parallel-zero", "topology.tensorParallelSize", {"topology": {"tensorParallelSize": 0}}),
+    _schema("pods-per-group-huge", "topology.podsPerGroup", {"topology": {"podsPerGroup": 100}}),
+    _schema("replicas-negative", "topology.replicas", {"topology": {"replicas": -1}}),
+    _schema("unknown-topology-key", "topology.gpus", {"topology": {"gpus": 8}}),
+    _schema("unknown-top-level-key", "modle", {"modle": {"name": "x"}}),
+    _schema("fabric-profile-unknown", "fabric.profile", {"fabric": {"profile": "omnipath"}}),
+    _schema("fabric-gid-index-string", "fabric.gidIndex", {"fabric": {"gidIndex": "three"}}),
+    _schema("fabric-gdr-level-unknown", "fabric.gdrLevel", {"fabric": {"gdrLevel": "ALL"}}),
+    _schema("fabric-env-bad-name", "fabric.env", {"fabric": {"env": {"bad-name": "1"}}}),
+    _schema("fabric-env-number", "fabric.env.NCCL_IB_TIMEOUT", {"fabric": {"env": {"NCCL_IB_TIMEOUT": 22}}}),
+    _schema("cache-type-unknown", "cache.type", {"cache": {"type": "s3"}}),
+    _schema("cache-size-not-quantity", "cache.pvc.size", {"cache": {"pvc": {"size": "big"}}}),
+    _schema("cache-mount-relative", "cache.mountPath", {"cache": {"mountPath": "models"}}),
+    _schema("image-tag-latest", "image.tag", {"image": {"tag": "latest"}}),
+    _schema("image-digest-malformed", "image.digest", {"image": {"digest": "sha256:xyz"}}),
+    _schema("shm-not-quantity", "sharedMemory.sizeLimit", {"sharedMemory": {"sizeLimit": "lots"}}),
+    _schema("restart-policy-unknown", "group.restartPolicy", {"group": {"restartPolicy": "Always"}}),
+    _schema("startup-policy-unknown", "group.startupPolicy", {"group": {"startupPolicy": "Never"}}),
+    _schema("subdomain-policy-unknown", "group.subdomainPolicy", {"group": {"subdomainPolicy": "Unique"}}),
+    _schema("gpu-memory-over-one", "model.gpuMemoryUtilization", {"model": {"gpuMemoryUtilization": 1.5}}),
+    _schema("max-model-len-negative", "model.maxModelLen", {"model": {"maxModelLen": -1}}),
+    _schema("extra-args-not-strings", "model.extraArgs", {"model": {"extraArgs": [{"a": 1}]}}),
+    _schema("ray-port-out-of-range", "ray.port", {"ray": {"port": 70000}}),
+    _schema("ray-timeout-too-short", "ray.gpuWaitTimeoutSeconds", {"ray": {"gpuWaitTimeoutSeconds": 1}}),
+    _schema("service-type-unknown", "service.type", {"service": {"type": "ExternalName"}}),
+    _schema("ingress-enabled-string", "ingress.enabled", {"ingress": {"enabled": "yes"}}),
+    _schema("startup-budget-too-short", "probes.startup.budgetSeconds", {"probes": {"startup": {"budgetSeconds": 10}}}),
+    _schema("extra-env-without-name", "extraEnv", {"extraEnv": [{"value": "x"}]}),
+    _schema("name-override-too-long", "nameOverride", {"nameOverride": "n" * 60}),
+    _schema("resources-list-value", "resources.requests.cpu", {"resources": {"requests": {"cpu": [1]}}}),
+    _schema("global-not-object", "global", {"global": "shared"}),
+    _schema("enabled-not-boolean", "enabled", {"enabled": "true"}),
+    _template("tp-pp-below-gpus", "topology", {"topology": {"pipelineParallelSize": 1}},
+              "tensorParallelSize x pipelineParallelSize = 8 x 1 = 8", "gpusPerPod x podsPerGroup = 8 x 2 = 16"),
+    _template("tp-pp-above-gpus", "topology", {"topology": {"tensorParallelSize": 16}},
+              "16 x 2 = 32", "8 x 2 = 16"),
+    _template("leader-ready-with-ray", "group.startupPolicy", {"group": {"startupPolicy": "LeaderReady"}},
+              "deadlocks"),
+    _template("nvlink-across-nodes", "fabric.profile", {"fabric": {"profile": "nvlink"}}, "podsPerGroup is 2"),
+    _template("no-model", "model.name", {"model": {"name": ""}}),
+    _template("existing-claim-unnamed", "cache.existingClaim.name", {"cache": {"type": "existingClaim"}}),
+    _template("nfs-without-server", "cache.nfs.server", {"cache": {"type": "nfs", "nfs": {"path": "/m"}}}),
+    _template("host-path-empty", "cache.hostPath.path", {"cache": {"type": "hostPath"}}),
+    _template("gpus-in-resources", "resources.limits", {"resources": {"limits": {"nvidia.com/gpu": "4"}}},
+              "topology.gpusPerPod"),
+)
+
+
+def all_bad_values() -> tuple[BadValues, ...]:
+    return VLLM_BAD_VALUES
+
+
+def names_key(message: str, key: str) -> bool:
+    """Whether a message names every segment of a dotted key path."""
+    return all(segment in message for segment in key.split("."))
