@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from inference_charts.harness import Harness, Result
 from inference_charts.matrix import MatrixCase
 

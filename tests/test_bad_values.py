@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from inference_charts.bad_values import all_bad_values, names_key
 from inference_charts.cases import Case
 from inference_charts.harness import Harness

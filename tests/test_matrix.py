@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from helpers import command_line, env_of, flag, of_kind, one
-
 from inference_charts import runtime
 from inference_charts.matrix import MatrixCase, all_cases
 

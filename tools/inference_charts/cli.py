@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import generate
 from .cases import CaseFileError, load_case
-from .engine import EmbeddedHelm, HelmCli, Renderer
+from .engine import HelmCli, Renderer
 from .harness import Harness
 from .summary import render_summary
 

@@ -9,36 +9,47 @@ from . import paths
 from .schema_bundle import bundle, dumps
 from .values_doc import values_table, values_yaml
 
-TABLE_START = "<!-- values-table:start -->"
-TABLE_END = "<!-- values-table:end -->"
+ROOT_README = paths.REPO_ROOT / "README.md"
 
 
-def _with_table(readme: str, table: str) -> str:
-    if TABLE_START not in readme or TABLE_END not in readme:
-        raise ValueError(f"README lacks the {TABLE_START} ... {TABLE_END} markers")
-    head, rest = readme.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    return f"{head}{TABLE_START}\n{table}{TABLE_END}{tail}"
+def _with_table(readme: str, table: str, marker: str) -> str:
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in readme or end not in readme:
+        raise ValueError(f"README lacks the {start} ... {end} markers")
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}{end}{tail}"
 
 
 def expected_files(chart: str) -> dict[Path, str]:
     schema = bundle(chart)
     folder = paths.chart_dir(chart)
     readme = folder / "README.md"
+    table = values_table(schema)
     return {
         folder / "values.schema.json": dumps(schema),
         folder / "values.yaml": values_yaml(schema),
-        readme: _with_table(readme.read_text(), values_table(schema)),
+        readme: _with_table(readme.read_text(), table, "values-table"),
     }
+
+
+def expected_root_readme() -> str:
+    """The repository README with each engine chart's values table."""
+    text = ROOT_README.read_text()
+    for chart in paths.ENGINE_CHARTS:
+        text = _with_table(text, values_table(bundle(chart)), f"values-table:{chart}")
+    return text
 
 
 def generate_all(write: bool) -> list[Path]:
     """Files whose content differs from what the schema sources give; written when ``write``."""
     stale = []
+    expected = {ROOT_README: expected_root_readme()}
     for chart in paths.ENGINE_CHARTS:
-        for path, content in expected_files(chart).items():
-            if not path.exists() or path.read_text() != content:
-                stale.append(path)
-                if write:
-                    path.write_text(content)
+        expected.update(expected_files(chart))
+    for path, content in expected.items():
+        if not path.exists() or path.read_text() != content:
+            stale.append(path)
+            if write:
+                path.write_text(content)
     return stale

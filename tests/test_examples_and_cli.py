@@ -1,0 +1,90 @@
+"""Every example renders clean, its summary states what its values ask for, and the CLI's exit codes
+and messages are right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from inference_charts import cli
+from inference_charts.cases import example_files, load_case
+from inference_charts.harness import Harness
+from inference_charts.summary import render_summary
+
+EXAMPLES = example_files()
+
+
+def test_there_are_examples() -> None:
+    assert len(EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_renders_clean_and_summary_is_right(path: Path, harness: Harness) -> None:
+    case = load_case(path)
+    result = harness.evaluate(case)
+    assert result.ok, result.problems()
+    topology = {"replicas": 1, "podsPerGroup": 2, "gpusPerPod": 8, "tensorParallelSize": 8,
+                "pipelineParallelSize": 2, **case.values.get("topology", {})}
+    summary = render_summary(result)
+    groups, pods, gpus = topology["replicas"], topology["podsPerGroup"], topology["gpusPerPod"]
+    assert f"{groups} group(s) x {pods} pod(s)" in summary
+    assert f"{gpus} per pod, {gpus * pods} per group, {gpus * pods * groups} in all" in summary
+    tensor, pipeline = topology["tensorParallelSize"], topology["pipelineParallelSize"]
+    assert f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group" in summary
+    profile = case.values.get("fabric", {}).get("profile", "infiniband")
+    assert f"fabric    {profile}:" in summary
+    leaders = ", ".join(f"{case.release}-vllm-multinode-{g}" for g in range(groups))
+    assert f"-> {leaders}" in summary
+    assert "invariants: no problems" in summary
+
+
+def test_render_command_prints_summary(capsys) -> None:
+    assert cli.main(["render", str(EXAMPLES[0])]) == 0
+    out = capsys.readouterr().out
+    assert "parallel  TP" in out and "exposed" in out
+
+
+def test_check_command_fails_on_bad_values(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"chart": "vllm-multinode", "values": {
+        "model": {"name": "m"}, "topology": {"tensorParallelSize": 4}}}))
+    good = EXAMPLES[0]
+    assert cli.main(["check", str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"ok     {good}" in out
+    assert f"FAILED {bad}" in out and "tensorParallelSize x pipelineParallelSize = 4 x 2 = 8" in out
+
+
+def test_plain_values_file_needs_chart(tmp_path: Path, capsys) -> None:
+    plain = tmp_path / "values.yaml"
+    plain.write_text(yaml.safe_dump({"model": {"name": "m"}}))
+    assert cli.main(["render", str(plain)]) == 2
+    assert "needs --chart" in capsys.readouterr().err
+    assert cli.main(["render", str(plain), "--chart", "vllm-multinode"]) == 0
+
+
+def test_gen_check_passes_on_clean_tree() -> None:
+    assert cli.main(["gen", "--check"]) == 0
+
+
+def _notes(harness: Harness, **changes) -> str:
+    from inference_charts.bad_values import BASE_VALUES, _merge
+
+    values = _merge({**BASE_VALUES, "topology": dict(BASE_VALUES["topology"])}, changes)
+    return harness.embedded.render("vllm-multinode", values, "r", "ns").notes
+
+
+def test_notes_warn_about_tensor_parallelism_over_tcp(harness: Harness) -> None:
+    risky = _notes(harness, topology={"tensorParallelSize": 16, "pipelineParallelSize": 1},
+                   fabric={"profile": "ethernet"})
+    assert "tensor parallelism spans 16 GPUs over TCP" in risky
+    assert "tensorParallelSize=8 with pipelineParallelSize=2" in risky
+    assert "over TCP" not in _notes(harness, fabric={"profile": "ethernet"})
+    assert "over TCP" not in _notes(harness, topology={"tensorParallelSize": 16, "pipelineParallelSize": 1})
+
+
+def test_notes_warn_about_unshared_cache(harness: Harness) -> None:
+    assert "every pod downloads the model itself" in _notes(harness, cache={"type": "emptyDir"})
+    assert "downloads the model itself" not in _notes(harness)
+    assert "svc/r-vllm-multinode" in _notes(harness)

@@ -1,0 +1,83 @@
+"""values.schema.json, values.yaml and the README values table are generated from schemas/values/ and
+must not drift; the bundled schema is plain draft-07 that old Helm 3 releases can read."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+from inference_charts import generate, paths
+from inference_charts.schema_bundle import bundle, defaults
+
+
+@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+def test_generated_files_are_up_to_date(chart: str) -> None:
+    for path, content in generate.expected_files(chart).items():
+        assert path.read_text() == content, f"{path} is out of date: run `make gen`"
+    assert generate.ROOT_README.read_text() == generate.expected_root_readme()
+
+
+def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
+    chart = paths.ENGINE_CHARTS[0]
+    copy = tmp_path / chart
+    copy.mkdir()
+    for name in ("values.schema.json", "values.yaml", "README.md"):
+        (copy / name).write_text((paths.chart_dir(chart) / name).read_text())
+    (copy / "values.yaml").write_text("# edited by hand\n")
+    monkeypatch.setattr(paths, "CHARTS_DIR", tmp_path)
+    assert generate.generate_all(write=False) == [copy / "values.yaml"]
+    monkeypatch.setattr(generate, "ROOT_README", tmp_path / "README.md")
+    markers = "<!-- values-table:vllm-multinode:start -->\n<!-- values-table:vllm-multinode:end -->\n"
+    (tmp_path / "README.md").write_text(markers)
+    assert generate.generate_all(write=False) == [tmp_path / "README.md", copy / "values.yaml"]
+
+
+@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+def test_bundled_schema_is_self_contained_draft_07(chart: str) -> None:
+    text = (paths.chart_dir(chart) / "values.schema.json").read_text()
+    schema = json.loads(text)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert "$ref" not in text and "$defs" not in text
+    jsonschema.Draft7Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+def test_schema_accepts_subchart_keys_and_rejects_unknown(chart: str) -> None:
+    validator = jsonschema.Draft7Validator(bundle(chart))
+    assert validator.is_valid({"global": {"imageRegistry": "r.example.com"}, "enabled": False})
+    assert not validator.is_valid({"enabledd": True})
+
+
+@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+def test_values_yaml_holds_the_schema_defaults(chart: str) -> None:
+    schema = bundle(chart)
+    values = yaml.safe_load((paths.chart_dir(chart) / "values.yaml").read_text())
+    assert values == defaults(schema)
+    assert jsonschema.Draft7Validator(schema).is_valid(values)
+
+
+def _leaf_keys(schema: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, sub in schema["properties"].items():
+        if sub.get("type") == "object" and "properties" in sub and "default" not in sub:
+            keys += _leaf_keys(sub, f"{prefix}{key}.")
+        else:
+            keys.append(prefix + key)
+    return keys
+
+
+@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+def test_every_value_is_documented(chart: str) -> None:
+    schema = bundle(chart)
+    readme = (paths.chart_dir(chart) / "README.md").read_text()
+
+    def walk(node: dict, where: str) -> None:
+        for key, sub in node.get("properties", {}).items():
+            assert sub.get("description"), f"{where}{key} has no description"
+            walk(sub, f"{where}{key}.")
+
+    walk(schema, "")
+    for key in _leaf_keys(schema):
+        assert f"| `{key}` |" in readme, f"{key} missing from the README values table"

@@ -1,0 +1,154 @@
+"""Each invariant and the schema validation catch the breakage they exist for: the default example is
+rendered, one thing is broken in the rendered objects, and the check must name it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+from helpers import one
+from inference_charts import invariants, kube_schemas
+from inference_charts.cases import load_case
+from inference_charts.harness import Harness
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "vllm-llama-405b-tp8-pp2.yaml"
+
+
+@pytest.fixture(scope="module")
+def objects(harness: Harness) -> list[dict]:
+    result = harness.evaluate(load_case(EXAMPLE))
+    assert result.ok, result.problems()
+    return result.objects
+
+
+def _template(objects: list[dict], role: str) -> dict:
+    key = "leaderTemplate" if role == "leader" else "workerTemplate"
+    return one(objects, "LeaderWorkerSet")["spec"]["leaderWorkerTemplate"][key]
+
+
+def _container(objects: list[dict], role: str) -> dict:
+    return _template(objects, role)["spec"]["containers"][0]
+
+
+def _findings(objects: list[dict], profile: str = "infiniband") -> list[str]:
+    return [str(f) for f in invariants.check(objects, profile)]
+
+
+def _broken(objects: list[dict]) -> list[dict]:
+    return copy.deepcopy(objects)
+
+
+def test_intact_example_has_no_findings(objects) -> None:
+    assert _findings(objects) == []
+
+
+def test_service_selecting_workers_is_caught(objects) -> None:
+    broken = _broken(objects)
+    selector = one(broken, "Service")["spec"]["selector"]
+    del selector["leaderworkerset.sigs.k8s.io/worker-index"]
+    del selector["app.kubernetes.io/component"]
+    assert any("selects worker pods llama-405b-vllm-multinode-0-1" in f for f in _findings(broken))
+
+
+def test_service_selecting_nothing_is_caught(objects) -> None:
+    broken = _broken(objects)
+    one(broken, "Service")["spec"]["selector"]["app.kubernetes.io/component"] = "head"
+    assert any("matches no pod" in f for f in _findings(broken))
+
+
+def test_ray_port_on_service_is_caught(objects) -> None:
+    broken = _broken(objects)
+    one(broken, "Service")["spec"]["ports"].append({"name": "gcs", "port": 6379, "targetPort": "ray-gcs"})
+    assert any("Ray or NCCL port" in f for f in _findings(broken))
+
+
+def test_ingress_to_unknown_service_is_caught(objects) -> None:
+    broken = _broken(objects)
+    broken.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "x"},
+                   "spec": {"rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                       "service": {"name": "llama-405b-vllm-multinode-0", "port": {"number": 6379}}}}]}}]}})
+    assert any("not a leader-only Service" in f for f in _findings(broken))
+
+
+def test_missing_shared_memory_is_caught(objects) -> None:
+    broken = _broken(objects)
+    spec = _template(broken, "worker")["spec"]
+    spec["volumes"] = [v for v in spec["volumes"] if v["name"] != "dshm"]
+    findings = _findings(broken)
+    assert any("shared-memory" in f and "llama-405b-vllm-multinode-0-1" in f for f in findings)
+    assert not any("shared-memory" in f and "pod llama-405b-vllm-multinode-0 " in f for f in findings)
+
+
+def test_wrong_tensor_parallel_size_is_caught(objects) -> None:
+    broken = _broken(objects)
+    args = _container(broken, "leader")["args"]
+    args[args.index("--tensor-parallel-size") + 1] = "4"
+    assert any("TP x PP = 4 x 2 = 8" in f and "16 GPUs" in f for f in _findings(broken))
+
+
+def test_wait_target_disagreeing_with_layout_is_caught(objects) -> None:
+    broken = _broken(objects)
+    for entry in _container(broken, "leader")["env"]:
+        if entry["name"] == "MULTINODE_EXPECTED_GPUS":
+            entry["value"] = "8"
+    assert any("waits for 8 GPUs" in f for f in _findings(broken))
+
+
+def test_missing_fabric_variable_is_caught(objects) -> None:
+    broken = _broken(objects)
+    container = _container(broken, "worker")
+    container["env"] = [e for e in container["env"] if e["name"] != "NCCL_IB_HCA"]
+    assert any("needs NCCL_IB_HCA" in f for f in _findings(broken))
+
+
+def test_contradicting_fabric_variable_is_caught(objects) -> None:
+    broken = _broken(objects)
+    _container(broken, "leader")["env"].append({"name": "NCCL_NET", "value": "Socket"})
+    assert any("NCCL_NET contradicts the infiniband profile" in f for f in _findings(broken))
+
+
+def test_profile_mismatch_is_caught(objects) -> None:
+    assert any("ethernet needs NCCL_IB_DISABLE=1, found 0" in f for f in _findings(objects, "ethernet"))
+
+
+def test_duplicate_variable_is_caught(objects) -> None:
+    broken = _broken(objects)
+    _container(broken, "leader")["env"].append({"name": "NCCL_IB_HCA", "value": "mlx5_1"})
+    assert any("NCCL_IB_HCA is set 2 times" in f for f in _findings(broken))
+
+
+def test_cache_mounted_differently_is_caught(objects) -> None:
+    broken = _broken(objects)
+    for mount in _container(broken, "worker")["volumeMounts"]:
+        if mount["name"] == "model-cache":
+            mount["mountPath"] = "/models"
+    assert any("different model caches" in f for f in _findings(broken))
+
+
+@pytest.mark.parametrize("version", kube_schemas.SUPPORTED_KUBERNETES)
+def test_typo_inside_lws_pod_template_is_caught(objects, version: str) -> None:
+    broken = _broken(objects)
+    _container(broken, "worker")["imagePullPolicyy"] = "Always"
+    errors = [str(e) for e in kube_schemas.validate(broken, (version,))]
+    assert any("workerTemplate/spec/containers/0" in e and "imagePullPolicyy" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("version", kube_schemas.SUPPORTED_KUBERNETES)
+def test_wrong_type_in_service_is_caught(objects, version: str) -> None:
+    broken = _broken(objects)
+    one(broken, "Service")["spec"]["ports"][0]["port"] = "eight thousand"
+    errors = [str(e) for e in kube_schemas.validate(broken, (version,))]
+    assert any("/spec/ports/0/port" in e for e in errors), errors
+
+
+def test_bad_lws_field_is_caught(objects) -> None:
+    broken = _broken(objects)
+    one(broken, "LeaderWorkerSet")["spec"]["leaderWorkerTemplate"]["restartPolicy"] = "Always"
+    errors = [str(e) for e in kube_schemas.validate(broken)]
+    assert any("restartPolicy" in e and "Always" in e for e in errors), errors
+
+
+def test_unknown_kind_is_reported() -> None:
+    errors = kube_schemas.validate([{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}])
+    assert errors and "no schema" in str(errors[0])
