@@ -152,3 +152,9 @@ def test_bad_lws_field_is_caught(objects) -> None:
 def test_unknown_kind_is_reported() -> None:
     errors = kube_schemas.validate([{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}])
     assert errors and "no schema" in str(errors[0])
+
+
+def test_validation_leaves_objects_unchanged(objects) -> None:
+    before = copy.deepcopy(objects)
+    kube_schemas.validate(objects)
+    assert objects == before

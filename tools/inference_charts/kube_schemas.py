@@ -103,12 +103,13 @@ def _inline_definitions(schema: dict[str, Any], definitions: dict[str, Any]) -> 
 def _fast_check(schema: dict[str, Any]) -> FastCheck:
     """fastjsonschema's compiled check of a draft-07 schema, its code cached on disk by content."""
     text = json.dumps(schema, sort_keys=True)
-    digest = hashlib.sha256(f"{fastjsonschema.VERSION}\n{text}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{fastjsonschema.VERSION}\nno-defaults\n{text}".encode()).hexdigest()[:32]
     cached = _CODE_CACHE / f"{digest}.py"
     if cached.exists():
         code = cached.read_text()
     else:
-        code = fastjsonschema.compile_to_code(schema)
+        # use_default=False: fastjsonschema would otherwise write schema defaults into the checked object.
+        code = fastjsonschema.compile_to_code(schema, use_default=False, use_formats=False)
         _CODE_CACHE.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{id(schema)}.tmp")
         temporary.write_text(code)

@@ -1,0 +1,202 @@
+"""Each value outside the matrix's axes, set on its own: the release still passes every check, and the
+rendered objects carry exactly the effect the value documents."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from helpers import command_line, env_of, one
+from inference_charts import runtime
+from inference_charts.bad_values import BASE_VALUES, _merge
+from inference_charts.cases import Case
+from inference_charts.harness import Harness
+
+
+@pytest.fixture(scope="module")
+def render(harness: Harness):
+    def run(**changes) -> list[dict]:
+        values = _merge(copy.deepcopy(BASE_VALUES), changes)
+        result = harness.evaluate(Case(chart="vllm-multinode", values=values, release="feat"))
+        assert result.ok, result.problems()
+        return result.objects
+
+    return run
+
+
+def _lws(objects):
+    return one(objects, "LeaderWorkerSet")
+
+
+def _templates(objects):
+    template = _lws(objects)["spec"]["leaderWorkerTemplate"]
+    return template["leaderTemplate"], template["workerTemplate"]
+
+
+def _containers(objects):
+    return [t["spec"]["containers"][0] for t in _templates(objects)]
+
+
+def test_exclusive_topology_annotation(render) -> None:
+    lws = _lws(render(group={"exclusiveTopology": "nvidia.com/gpu.clique"}))
+    assert lws["metadata"]["annotations"] == {"leaderworkerset.sigs.k8s.io/exclusive-topology": "nvidia.com/gpu.clique"}
+    assert "annotations" not in _lws(render())["metadata"]
+
+
+def test_unique_subdomain_per_replica_keeps_leader_only_service(render) -> None:
+    objects = render(group={"subdomainPolicy": "UniquePerReplica"}, topology={"replicas": 2})
+    assert _lws(objects)["spec"]["networkConfig"] == {"subdomainPolicy": "UniquePerReplica"}
+    service = one(objects, "Service")
+    selected = [p.name for p in runtime.pods(objects) if runtime.selects(service["spec"]["selector"], p)]
+    assert selected == ["feat-vllm-multinode-0", "feat-vllm-multinode-1"]
+
+
+def test_restart_and_rollout_policies(render) -> None:
+    spec = _lws(render(group={"restartPolicy": "RecreateGroupAfterStart",
+                              "rollout": {"maxSurge": "25%", "maxUnavailable": 0}}))["spec"]
+    assert spec["leaderWorkerTemplate"]["restartPolicy"] == "RecreateGroupAfterStart"
+    assert spec["rolloutStrategy"] == {"type": "RollingUpdate",
+                                       "rollingUpdateConfiguration": {"maxSurge": "25%", "maxUnavailable": 0}}
+
+
+def test_leader_ready_is_allowed_for_one_pod(render) -> None:
+    objects = render(group={"startupPolicy": "LeaderReady"}, fabric={"profile": "nvlink"},
+                     topology={"podsPerGroup": 1, "pipelineParallelSize": 1})
+    assert _lws(objects)["spec"]["startupPolicy"] == "LeaderReady"
+
+
+def test_image_digest_pins_every_container(render) -> None:
+    digest = "sha256:" + "ab" * 32
+    for container in _containers(render(image={"digest": digest})):
+        assert container["image"] == f"vllm/vllm-openai@{digest}"
+
+
+def test_fabric_env_replaces_profile_values(render) -> None:
+    for container in _containers(render(fabric={"env": {"NCCL_IB_HCA": "mlx5_2", "NCCL_IB_TIMEOUT": "22"}})):
+        names = [e["name"] for e in container["env"]]
+        assert names.count("NCCL_IB_HCA") == 1
+        assert env_of(container)["NCCL_IB_HCA"] == "mlx5_2"
+        assert env_of(container)["NCCL_IB_TIMEOUT"] == "22"
+
+
+def test_extra_env_wins_over_chart_variables(render) -> None:
+    for container in _containers(render(extraEnv=[{"name": "NCCL_DEBUG", "value": "INFO"},
+                                                  {"name": "CUSTOM", "value": "1"}])):
+        names = [e["name"] for e in container["env"]]
+        assert names.count("NCCL_DEBUG") == 1 and env_of(container)["NCCL_DEBUG"] == "INFO"
+        assert env_of(container)["CUSTOM"] == "1"
+
+
+def test_nccl_debug_level(render) -> None:
+    for container in _containers(render(fabric={"ncclDebug": "INFO"})):
+        assert env_of(container)["NCCL_DEBUG"] == "INFO"
+
+
+def test_offline_mode_and_token(render) -> None:
+    for container in _containers(render(model={"offline": True})):
+        env = env_of(container)
+        assert env["HF_HUB_OFFLINE"] == "1" and env["TRANSFORMERS_OFFLINE"] == "1"
+        assert "HF_TOKEN" not in env
+    for container in _containers(render(model={"hfToken": {"secretName": "hf", "secretKey": "tok"}})):
+        env = env_of(container)
+        assert env["HF_TOKEN"] == {"secretKeyRef": {"name": "hf", "key": "tok"}}
+        assert "HF_HUB_OFFLINE" not in env
+
+
+def test_serve_arguments(render) -> None:
+    leader, _ = _containers(render(model={"servedModelName": "llama", "maxModelLen": 0,
+                                          "extraArgs": ["--enable-prefix-caching"]}))
+    arguments = command_line(leader)
+    assert arguments[arguments.index("--served-model-name") + 1] == "llama"
+    assert "--max-model-len" not in arguments
+    assert arguments[-1] == "--enable-prefix-caching"
+
+
+def test_service_type_and_annotations(render) -> None:
+    service = one(render(service={"type": "LoadBalancer", "port": 80,
+                                  "annotations": {"lb.example.com/internal": "true"}}), "Service")
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert service["metadata"]["annotations"] == {"lb.example.com/internal": "true"}
+
+
+def test_ingress_tls_class_and_annotation_override(render) -> None:
+    ingress = one(render(ingress={"enabled": True, "className": "nginx", "host": "llm.example.com",
+                                  "tls": {"secretName": "llm-tls"}, "proxyTimeoutSeconds": 600,
+                                  "annotations": {"nginx.ingress.kubernetes.io/proxy-send-timeout": "30"}}),
+                  "Ingress")
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["llm.example.com"], "secretName": "llm-tls"}]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "600"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"] == "30"
+
+
+def test_startup_budget_becomes_failure_threshold(render) -> None:
+    for container in _containers(render(probes={"startup": {"budgetSeconds": 3600, "periodSeconds": 20}})):
+        assert container["startupProbe"]["periodSeconds"] == 20
+        assert container["startupProbe"]["failureThreshold"] == 180
+    leader, worker = _containers(render())
+    assert leader["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert "ray health-check" in " ".join(worker["livenessProbe"]["exec"]["command"])
+
+
+def test_placement_and_pod_metadata(render) -> None:
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "rack", "operator": "In", "values": ["a"]}]}]}}}
+    objects = render(nodeSelector={"gpu": "h100"}, tolerations=[{"key": "gpu", "operator": "Exists"}],
+                     affinity=affinity, podLabels={"team": "ml"}, podAnnotations={"a": "b"},
+                     imagePullSecrets=["regcred"], terminationGracePeriodSeconds=120)
+    for template in _templates(objects):
+        spec = template["spec"]
+        assert spec["nodeSelector"] == {"gpu": "h100"}
+        assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists"}]
+        assert spec["affinity"] == affinity
+        assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+        assert spec["terminationGracePeriodSeconds"] == 120
+        assert template["metadata"]["labels"]["team"] == "ml"
+        assert template["metadata"]["annotations"] == {"a": "b"}
+
+
+def test_resources_merge_with_gpus(render) -> None:
+    for container in _containers(render(resources={"requests": {"cpu": "16", "memory": "256Gi"},
+                                                   "limits": {"memory": "512Gi"}},
+                                        topology={"gpuResourceName": "nvidia.com/gpu"})):
+        assert container["resources"] == {"requests": {"cpu": "16", "memory": "256Gi", "nvidia.com/gpu": "8"},
+                                          "limits": {"memory": "512Gi", "nvidia.com/gpu": "8"}}
+
+
+def test_ray_settings_reach_both_scripts(render) -> None:
+    leader, worker = _containers(render(ray={"port": 6380, "gpuWaitTimeoutSeconds": 600,
+                                             "headWaitTimeoutSeconds": 300, "pollSeconds": 2}))
+    assert env_of(leader)["MULTINODE_RAY_PORT"] == "6380" and env_of(worker)["MULTINODE_RAY_PORT"] == "6380"
+    assert env_of(leader)["MULTINODE_GPU_WAIT_TIMEOUT_SECONDS"] == "600"
+    assert env_of(worker)["MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS"] == "300"
+    assert env_of(leader)["MULTINODE_POLL_SECONDS"] == "2"
+    assert {"name": "ray-gcs", "containerPort": 6380, "protocol": "TCP"} in leader["ports"]
+
+
+def test_names_can_be_overridden(render) -> None:
+    objects = render(fullnameOverride="llm")
+    assert _lws(objects)["metadata"]["name"] == "llm"
+    assert one(objects, "Service")["metadata"]["name"] == "llm"
+    assert one(objects, "PersistentVolumeClaim")["metadata"]["name"] == "llm-model-cache"
+    assert _lws(render(nameOverride="vllm"))["metadata"]["name"] == "feat-vllm"
+
+
+def test_cache_options(render) -> None:
+    claim = one(render(cache={"pvc": {"keep": False}}), "PersistentVolumeClaim")
+    assert "annotations" not in claim["metadata"]
+    objects = render(cache={"type": "nfs", "nfs": {"server": "nfs", "path": "/m", "readOnly": True},
+                            "mountPath": "/models"})
+    for container in _containers(objects):
+        assert {"name": "model-cache", "mountPath": "/models", "readOnly": True} in container["volumeMounts"]
+        assert env_of(container)["HF_HOME"] == "/models"
+
+
+def test_extra_volumes(render) -> None:
+    objects = render(extraVolumes=[{"name": "certs", "secret": {"secretName": "ca"}}],
+                     extraVolumeMounts=[{"name": "certs", "mountPath": "/etc/ca"}])
+    for template in _templates(objects):
+        assert {"name": "certs", "secret": {"secretName": "ca"}} in template["spec"]["volumes"]
+        assert {"name": "certs", "mountPath": "/etc/ca"} in template["spec"]["containers"][0]["volumeMounts"]
