@@ -200,3 +200,11 @@ def test_extra_volumes(render) -> None:
     for template in _templates(objects):
         assert {"name": "certs", "secret": {"secretName": "ca"}} in template["spec"]["volumes"]
         assert {"name": "certs", "mountPath": "/etc/ca"} in template["spec"]["containers"][0]["volumeMounts"]
+
+
+def test_worker_probes_bound_the_head_check_under_their_timeout(render) -> None:
+    _, worker = _containers(render(probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}}))
+    assert worker["startupProbe"]["exec"]["command"][2].startswith("timeout 4 ray health-check ")
+    assert worker["livenessProbe"]["exec"]["command"][2].startswith("timeout 9 ray health-check ")
+    _, worker = _containers(render(probes={"liveness": {"timeoutSeconds": 1}}))
+    assert worker["livenessProbe"]["exec"]["command"][2].startswith("timeout 1 ray health-check ")

@@ -3,6 +3,8 @@ mean what the case asked for. Expectations come from the case's choices, never f
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from helpers import command_line, env_of, flag, of_kind, one
 from inference_charts import runtime
@@ -73,6 +75,23 @@ def test_ray_wiring(m: MatrixCase, evaluated) -> None:
         assert env["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
         assert env["VLLM_HOST_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
         assert '--node-ip-address="${POD_IP}"' in " ".join(container["command"])
+
+
+@pytest.mark.parametrize("m", CASES, ids=lambda m: m.case.name)
+def test_every_rendered_shell_script_parses(m: MatrixCase, evaluated) -> None:
+    """bash -n on each `bash -c` script of every container and probe, as bash will run it."""
+    scripts = []
+    for pod in runtime.pods(evaluated(m).objects):
+        container = pod.containers[0]
+        commands = [container["command"]]
+        commands += [container[p]["exec"]["command"] for p in ("startupProbe", "livenessProbe")
+                     if "exec" in container.get(p, {})]
+        scripts += [c[2] for c in commands if c[:2] == ["bash", "-c"]]
+    if m.topology.pods > 1:
+        assert len(scripts) == m.replicas * (3 * m.topology.pods - 2)  # leader: 1; each worker: 1 + 2 probes
+    for script in set(scripts):
+        checked = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.parametrize("m", CASES, ids=lambda m: m.case.name)

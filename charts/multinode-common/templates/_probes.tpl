@@ -37,10 +37,15 @@ livenessProbe:
   failureThreshold: {{ $p.liveness.failureThreshold }}
 {{- end -}}
 
+{{/*
+The worker's check of its head. `ray health-check` takes about 40 s to fail when the head is gone, longer
+than any probe timeout, so it is bounded one second under the probe's own timeout: the probe then ends
+with the check's exit status rather than a kubelet timeout. Takes the probe's timeoutSeconds.
+*/}}
 {{- define "mnc.rayHeadCheckCommand" -}}
 - bash
 - -c
-- ray health-check --address "${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS}}:${MULTINODE_RAY_PORT}"
+- timeout {{ max 1 (sub (int .) 1) }} ray health-check --address "${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS}}:${MULTINODE_RAY_PORT}"
 {{- end -}}
 
 {{- define "mnc.workerProbes" -}}
@@ -48,14 +53,14 @@ livenessProbe:
 startupProbe:
   exec:
     command:
-      {{- include "mnc.rayHeadCheckCommand" . | nindent 6 }}
+      {{- include "mnc.rayHeadCheckCommand" $p.startup.timeoutSeconds | nindent 6 }}
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
   failureThreshold: {{ include "mnc.startupFailureThreshold" . }}
 livenessProbe:
   exec:
     command:
-      {{- include "mnc.rayHeadCheckCommand" . | nindent 6 }}
+      {{- include "mnc.rayHeadCheckCommand" $p.liveness.timeoutSeconds | nindent 6 }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}

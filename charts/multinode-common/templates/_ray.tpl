@@ -10,7 +10,7 @@ between releases and can be run as-is by the integration tests.
 
 {{- define "mnc.rayLeaderScript" -}}
 set -euo pipefail
-: "${POD_IP:?POD_IP must hold this pod's IP}"
+: "${POD_IP:?POD_IP must hold the IP of this pod}"
 echo "[ray-leader] starting the Ray head on ${POD_IP}:${MULTINODE_RAY_PORT} with ${MULTINODE_GPUS_PER_POD} GPUs"
 ray start --head \
   --port="${MULTINODE_RAY_PORT}" \
@@ -55,7 +55,7 @@ exec "$@"
 
 {{- define "mnc.rayWorkerScript" -}}
 set -euo pipefail
-: "${POD_IP:?POD_IP must hold this pod's IP}"
+: "${POD_IP:?POD_IP must hold the IP of this pod}"
 leader="${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS:-}}"
 if [ -z "${leader}" ]; then
   echo "[ray-worker] ERROR: no leader address: neither MULTINODE_LEADER_ADDRESS nor LWS_LEADER_ADDRESS is set" >&2
@@ -63,7 +63,8 @@ if [ -z "${leader}" ]; then
 fi
 head="${leader}:${MULTINODE_RAY_PORT}"
 deadline=$(( SECONDS + MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS ))
-until ray health-check --address "${head}" >/dev/null 2>&1; do
+# One check takes about 40 s to fail while the head is down: bound it so the deadline holds.
+until timeout 10 ray health-check --address "${head}" >/dev/null 2>&1; do
   if (( SECONDS >= deadline )); then
     echo "[ray-worker] ERROR: the Ray head at ${head} did not answer within ${MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS}s (ray.headWaitTimeoutSeconds); check the leader pod and that ${leader} resolves from this pod" >&2
     exit 2
