@@ -97,7 +97,7 @@ def parallel_layout(container: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-def _groups(pods: list[RuntimePod]) -> dict[tuple[str, int], list[RuntimePod]]:
+def pods_by_group(pods: list[RuntimePod]) -> dict[tuple[str, int], list[RuntimePod]]:
     groups: dict[tuple[str, int], list[RuntimePod]] = defaultdict(list)
     for pod in pods:
         groups[(pod.workload, pod.group)].append(pod)
@@ -105,7 +105,7 @@ def _groups(pods: list[RuntimePod]) -> dict[tuple[str, int], list[RuntimePod]]:
 
 
 def check_parallelism(pods: list[RuntimePod]) -> Iterator[Finding]:
-    for (workload, group), members in _groups(pods).items():
+    for (workload, group), members in pods_by_group(pods).items():
         subject = f"{workload} group {group}"
         leader = next(pod for pod in members if pod.is_leader)
         layouts = [layout for c in leader.containers if (layout := parallel_layout(c))]

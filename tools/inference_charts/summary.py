@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
-
 from . import runtime
 from .harness import Result
-from .invariants import FABRIC_CONTRACTS, env_values, gpu_count, parallel_layout
+from .invariants import FABRIC_CONTRACTS, env_values, gpu_count, parallel_layout, pods_by_group
+from .kube_schemas import SUPPORTED_KUBERNETES
 
 
 def _cache_line(result: Result, pods: list[runtime.RuntimePod]) -> str:
@@ -49,9 +47,7 @@ def _exposure_lines(result: Result, pods: list[runtime.RuntimePod]) -> list[str]
 def render_summary(result: Result) -> str:
     case, values = result.case, result.values
     pods = runtime.pods(result.objects)
-    groups: dict[tuple[str, int], list[runtime.RuntimePod]] = defaultdict(list)
-    for pod in pods:
-        groups[(pod.workload, pod.group)].append(pod)
+    groups = pods_by_group(pods)
     lines = [f"{case.release}: {case.chart} in namespace {case.namespace} ({result.renderer})"]
 
     def add(label: str, text: str) -> None:
@@ -89,21 +85,7 @@ def render_summary(result: Result) -> str:
     kinds = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in result.objects)
     add("objects", kinds)
     verdict = "no problems" if result.ok else f"{len(result.problems())} problem(s)"
-    add("checked", f"Kubernetes {' and '.join(_versions())} schemas, LeaderWorkerSet schema, invariants: {verdict}")
+    versions = " and ".join(SUPPORTED_KUBERNETES)
+    add("checked", f"Kubernetes {versions} schemas, LeaderWorkerSet schema, invariants: {verdict}")
     return "\n".join(lines)
 
-
-def _versions() -> tuple[str, ...]:
-    from .kube_schemas import SUPPORTED_KUBERNETES
-
-    return SUPPORTED_KUBERNETES
-
-
-def summary_data(result: Result) -> dict[str, Any]:
-    """The same facts as data, for tests and tools."""
-    pods = runtime.pods(result.objects)
-    return {
-        "pods": [p.name for p in pods],
-        "leaders": [p.name for p in pods if p.is_leader],
-        "problems": result.problems(),
-    }
