@@ -20,18 +20,19 @@ def test_generated_files_are_up_to_date(chart: str) -> None:
 
 
 def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
-    chart = paths.ENGINE_CHARTS[0]
-    copy = tmp_path / chart
-    copy.mkdir()
-    for name in ("values.schema.json", "values.yaml", "README.md"):
-        (copy / name).write_text((paths.chart_dir(chart) / name).read_text())
-    (copy / "values.yaml").write_text("# edited by hand\n")
+    for chart in paths.ENGINE_CHARTS:
+        (tmp_path / chart).mkdir()
+        for name in ("values.schema.json", "values.yaml", "README.md"):
+            (tmp_path / chart / name).write_text((paths.chart_dir(chart) / name).read_text())
+    edited = tmp_path / paths.ENGINE_CHARTS[0] / "values.yaml"
+    edited.write_text("# edited by hand\n")
     monkeypatch.setattr(paths, "CHARTS_DIR", tmp_path)
-    assert generate.generate_all(write=False) == [copy / "values.yaml"]
+    assert generate.generate_all(write=False) == [edited]
     monkeypatch.setattr(generate, "ROOT_README", tmp_path / "README.md")
-    markers = "<!-- values-table:vllm-multinode:start -->\n<!-- values-table:vllm-multinode:end -->\n"
+    markers = "".join(f"<!-- values-table:{chart}:start -->\n<!-- values-table:{chart}:end -->\n"
+                      for chart in paths.ENGINE_CHARTS)
     (tmp_path / "README.md").write_text(markers)
-    assert generate.generate_all(write=False) == [tmp_path / "README.md", copy / "values.yaml"]
+    assert generate.generate_all(write=False) == [tmp_path / "README.md", edited]
 
 
 @pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)

@@ -7,11 +7,17 @@
 - shared memory: every pod has a memory-backed /dev/shm with a size limit, mounted in every container;
 - fabric: every engine container carries the NCCL variables of the fabric profile, none that
   contradict it, and no variable twice;
-- cache: every pod of a workload mounts the same model cache at the same path.
+- cache: every pod of a workload mounts the same model cache at the same path;
+- logging: in a group of several pods, every NIM container (init containers too) has NIM's JSON
+  logging off, since the NIM JSON log formatter is missing in Ray worker processes and kills them.
+
+Workloads are LeaderWorkerSets and Indexed Jobs (see runtime); a Service the chart renders as
+headless exists for pod DNS only and may carry no port.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,8 +91,13 @@ def _flag(arguments: list[str], flag: str) -> str | None:
     return None
 
 
+#: NIM profile names spell their layout (vllm-bf16-tp8-pp2); profile hashes do not.
+PROFILE_LAYOUT = re.compile(r"(?:^|-)tp(\d+)-pp(\d+)(?:-|$)")
+
+
 def parallel_layout(container: dict[str, Any]) -> tuple[int, int] | None:
-    """(TP, PP) the engine is started with: vLLM flags, or NIM's environment variables."""
+    """(TP, PP) the engine is started with: vLLM flags, NIM's environment variables, or the layout
+    spelled in a NIM profile name."""
     arguments = [str(a) for a in container.get("command", []) + container.get("args", [])]
     tensor = _flag(arguments, "--tensor-parallel-size")
     if tensor is not None:
@@ -94,7 +105,16 @@ def parallel_layout(container: dict[str, Any]) -> tuple[int, int] | None:
     env = env_values(container)
     if env.get("NIM_TENSOR_PARALLEL_SIZE"):
         return int(env["NIM_TENSOR_PARALLEL_SIZE"] or 1), int(env.get("NIM_PIPELINE_PARALLEL_SIZE") or 1)
+    match = PROFILE_LAYOUT.search(env.get("NIM_MODEL_PROFILE") or "")
+    if match:
+        return int(match.group(1)), int(match.group(2))
     return None
+
+
+def opaque_profile(container: dict[str, Any]) -> bool:
+    """A NIM profile given by hash: the layout is inside the profile and cannot be read here."""
+    profile = env_values(container).get("NIM_MODEL_PROFILE") or ""
+    return bool(profile) and not PROFILE_LAYOUT.search(profile)
 
 
 def pods_by_group(pods: list[RuntimePod]) -> dict[tuple[str, int], list[RuntimePod]]:
@@ -109,6 +129,8 @@ def check_parallelism(pods: list[RuntimePod]) -> Iterator[Finding]:
         subject = f"{workload} group {group}"
         leader = next(pod for pod in members if pod.is_leader)
         layouts = [layout for c in leader.containers if (layout := parallel_layout(c))]
+        if not layouts and any(opaque_profile(c) for c in leader.containers):
+            continue
         if not layouts:
             yield Finding("parallelism", subject, "the leader starts no engine with a tensor-parallel size")
             continue
@@ -178,6 +200,9 @@ def check_exposure(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Ite
         if obj.get("kind") != "Service":
             continue
         if obj.get("spec", {}).get("clusterIP") == "None":
+            if obj["spec"].get("ports"):
+                yield Finding("exposure", object_name(obj),
+                              "a headless Service of the chart exists for pod DNS only and may carry no port")
             continue
         findings = list(_check_service(obj, pods))
         yield from findings
@@ -265,6 +290,25 @@ def check_cache(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterat
             yield Finding("cache", workload, f"pods mount different model caches: {sorted(sources)}")
 
 
+FALSE_WORDS = frozenset({"0", "false", "False", "FALSE"})
+
+
+def check_logging(pods: list[RuntimePod]) -> Iterator[Finding]:
+    for members in pods_by_group(pods).values():
+        if len(members) < 2:
+            continue
+        for pod in members:
+            for container in pod.init_containers + pod.containers:
+                env = env_values(container)
+                if not any(name.startswith("NIM_") for name in env):
+                    continue
+                value = env.get("NIM_JSONL_LOGGING")
+                if value not in FALSE_WORDS:
+                    yield Finding("logging", f"pod {pod.name} container {container['name']}",
+                                  f"NIM_JSONL_LOGGING is {value!r} in a multi-node group; it must be off "
+                                  "(Ray worker processes lack the NIM JSON log formatter)")
+
+
 def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     """Every finding of every invariant for one rendered release."""
     pods = runtime.pods(objects)
@@ -276,4 +320,5 @@ def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     findings += check_shared_memory(pods)
     findings += check_fabric(pods, fabric_profile)
     findings += check_cache(objects, pods)
+    findings += check_logging(pods)
     return findings

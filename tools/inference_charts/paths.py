@@ -14,7 +14,7 @@ EXAMPLES_DIR = REPO_ROOT / "examples"
 HELM_CLI_DIR = REPO_ROOT / ".tools" / "helm"
 
 #: Engine charts, each with a values schema source of the same name in schemas/values/.
-ENGINE_CHARTS = ("vllm-multinode",)
+ENGINE_CHARTS = ("vllm-multinode", "nim-multinode")
 
 
 def chart_dir(chart: str) -> Path:

@@ -8,6 +8,11 @@ workers N-g-1 .. N-g-(size-1). Every pod carries leaderworkerset.sigs.k8s.io/nam
 worker-index (0 on the leader), group-key and template-revision-hash. The leader is created from
 leaderTemplate when there is one, else from workerTemplate. The controller also makes a headless
 Service named N selecting name=N (or one per group, N-g, with subdomainPolicy UniquePerReplica).
+
+Indexed Job (batch/v1, completionMode Indexed): a Job named J with C completions runs pods J-i-<random>
+for i in 0..C-1, each labelled batch.kubernetes.io/job-completion-index=i (Kubernetes 1.28+), job-name=J
+and batch.kubernetes.io/job-name=J, with the index also in the same-named annotation. The charts make
+index 0 the leader. The Job controller creates no Service.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LWS = "leaderworkerset.sigs.k8s.io"
+JOB_INDEX = "batch.kubernetes.io/job-completion-index"
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class RuntimePod:
     workload: str
     group: int
     index: int
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_leader(self) -> bool:
@@ -36,6 +43,10 @@ class RuntimePod:
     @property
     def containers(self) -> list[dict[str, Any]]:
         return list(self.spec.get("containers", []))
+
+    @property
+    def init_containers(self) -> list[dict[str, Any]]:
+        return list(self.spec.get("initContainers", []))
 
 
 @dataclass(frozen=True)
@@ -77,12 +88,49 @@ def _lws_pods(lws: dict[str, Any]) -> list[RuntimePod]:
     return pods
 
 
+def is_hook(obj: dict[str, Any]) -> bool:
+    """Helm hooks (tests, preflights) run outside the serving groups."""
+    return "helm.sh/hook" in obj.get("metadata", {}).get("annotations", {})
+
+
+def _indexed_job_pods(job: dict[str, Any], group: int) -> list[RuntimePod]:
+    name = job["metadata"]["name"]
+    namespace = job["metadata"].get("namespace", "default")
+    template = job["spec"]["template"]
+    uid = hashlib.sha1(f"{namespace}/{name}".encode()).hexdigest()
+    pods = []
+    for index in range(int(job["spec"].get("completions", 1))):
+        labels = dict(template.get("metadata", {}).get("labels", {}))
+        labels.update({
+            JOB_INDEX: str(index),
+            "job-name": name,
+            "batch.kubernetes.io/job-name": name,
+            "controller-uid": uid,
+            "batch.kubernetes.io/controller-uid": uid,
+        })
+        annotations = dict(template.get("metadata", {}).get("annotations", {}))
+        annotations[JOB_INDEX] = str(index)
+        pods.append(RuntimePod(
+            name=f"{name}-{index}", namespace=namespace, labels=labels, spec=template["spec"],
+            workload=f"Job/{name}", group=group, index=index, annotations=annotations,
+        ))
+    return pods
+
+
+def is_indexed_job(obj: dict[str, Any]) -> bool:
+    return obj.get("kind") == "Job" and obj.get("spec", {}).get("completionMode") == "Indexed" and not is_hook(obj)
+
+
 def pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
-    """Every pod the rendered workloads would run."""
+    """Every pod the rendered workloads would run (hooks excepted)."""
     result: list[RuntimePod] = []
+    jobs = 0
     for obj in objects:
         if obj.get("kind") == "LeaderWorkerSet":
             result.extend(_lws_pods(obj))
+        elif is_indexed_job(obj):
+            result.extend(_indexed_job_pods(obj, jobs))
+            jobs += 1
     return result
 
 

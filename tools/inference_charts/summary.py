@@ -57,8 +57,9 @@ def render_summary(result: Result) -> str:
     for workload in workloads:
         members = [g for (w, _), g in groups.items() if w == workload]
         size = len(members[0])
+        leader = "completion index 0 leads" if workload.startswith("Job/") else "1 leader"
         add("workload", f"{workload}: {len(members)} group(s) x {size} pod(s) "
-                        f"(1 leader + {size - 1} worker(s))")
+                        f"({leader} + {size - 1} worker(s))")
     if pods:
         first_group = next(iter(groups.values()))
         leader = first_group[0]
@@ -66,6 +67,9 @@ def render_summary(result: Result) -> str:
         per_group = sum(gpu_count(c) for p in first_group for c in p.containers)
         add("GPUs", f"{per_pod} per pod, {per_group} per group, {per_group * len(groups)} in all")
         layout = parallel_layout(leader.containers[0])
+        profile_name = env_values(leader.containers[0]).get("NIM_MODEL_PROFILE")
+        if profile_name:
+            add("profile", f"NIM_MODEL_PROFILE={profile_name}")
         if layout:
             tensor, pipeline = layout
             across = "Ray across pods" if len(first_group) > 1 else "one pod, no Ray"
@@ -82,10 +86,17 @@ def render_summary(result: Result) -> str:
         add("", line)
     for service in runtime.controller_services(result.objects):
         add("internal", f"headless Service {service.name} (made by LeaderWorkerSet): Ray and NCCL between pods")
+    for obj in result.objects:
+        if obj["kind"] == "Service" and obj.get("spec", {}).get("clusterIP") == "None":
+            add("internal", f"headless Service {obj['metadata']['name']} (no ports): DNS names of the Job pods")
+    for obj in result.objects:
+        if runtime.is_hook(obj):
+            hook = obj["metadata"]["annotations"]["helm.sh/hook"]
+            add("hook", f"{obj['kind']}/{obj['metadata']['name']} runs on helm {hook}")
     kinds = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in result.objects)
     add("objects", kinds)
     verdict = "no problems" if result.ok else f"{len(result.problems())} problem(s)"
     versions = " and ".join(SUPPORTED_KUBERNETES)
-    add("checked", f"Kubernetes {versions} schemas, LeaderWorkerSet schema, invariants: {verdict}")
+    add("checked", f"Kubernetes {versions} schemas, custom resource schemas, invariants: {verdict}")
     return "\n".join(lines)
 

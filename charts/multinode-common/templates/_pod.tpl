@@ -5,7 +5,11 @@ Containers and pod templates of a group. Engine charts describe their container 
   args      list: its arguments
   env       list: the engine's own EnvVars
   ports     list: extra ContainerPorts (the API port "http" is added to the leader here)
-  health    HTTP path of the engine's health endpoint (leader probes)
+  health    HTTP path of the engine's readiness endpoint (leader startup and readiness probes)
+  liveness  HTTP path of the engine's liveness endpoint; empty: the health path
+  initContainers  list: complete init containers of this pod (the engine chart builds them)
+The role is "leader", "worker", or "member" for the Indexed Job kind, whose single pod template
+serves both roles and picks one at start from its completion index.
 and the library adds what every pod of a group needs: the image, POD_IP, Ray settings, NCCL variables,
 extraEnv, GPUs and resources, /dev/shm, the model cache, probes, placement.
 */}}
@@ -60,9 +64,10 @@ limits:
     {{- with $v.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- if or (eq .role "leader") $spec.ports }}
+  {{- $serves := has .role (list "leader" "member") }}
+  {{- if or $serves $spec.ports }}
   ports:
-    {{- if eq .role "leader" }}
+    {{- if $serves }}
     - name: http
       containerPort: {{ $v.server.port }}
       protocol: TCP
@@ -80,7 +85,9 @@ limits:
     {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- if eq .role "leader" }}
-  {{- include "mnc.leaderProbes" (dict "root" $root "path" $spec.health) | nindent 2 }}
+  {{- include "mnc.leaderProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health)) | nindent 2 }}
+  {{- else if eq .role "member" }}
+  {{- include "mnc.memberProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health)) | nindent 2 }}
   {{- else }}
   {{- include "mnc.workerProbes" $root | nindent 2 }}
   {{- end }}
@@ -102,7 +109,15 @@ metadata:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
+  {{- if eq .role "member" }}
+  restartPolicy: OnFailure
+  subdomain: {{ include "mnc.headlessServiceName" $root }}
+  {{- end }}
   automountServiceAccountToken: false
+  {{- with $v.securityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- with $v.imagePullSecrets }}
   imagePullSecrets:
     {{- range . }}
@@ -120,6 +135,10 @@ spec:
   {{- end }}
   {{- with $v.affinity }}
   affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .spec.initContainers }}
+  initContainers:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   containers:

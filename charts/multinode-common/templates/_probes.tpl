@@ -11,7 +11,7 @@ their probes ask the Ray head's GCS whether it still answers, so a worker whose 
 {{- max 1 (div (add (int $p.budgetSeconds) (sub (int $p.periodSeconds) 1)) (int $p.periodSeconds)) -}}
 {{- end -}}
 
-{{/* Takes (dict "root" $ "path" "/health"). */}}
+{{/* Takes (dict "root" $ "path" "/health" "livenessPath" "/health"); livenessPath defaults to path. */}}
 {{- define "mnc.leaderProbes" -}}
 {{- $p := .root.Values.probes -}}
 startupProbe:
@@ -30,7 +30,7 @@ readinessProbe:
   failureThreshold: {{ $p.readiness.failureThreshold }}
 livenessProbe:
   httpGet:
-    path: {{ .path }}
+    path: {{ .livenessPath | default .path }}
     port: http
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}

@@ -89,7 +89,7 @@ exec ray start \
       fieldPath: status.podIP
 {{- end -}}
 
-{{/* Settings of the scripts above. Takes (dict "root" $ "role" "leader"|"worker"). */}}
+{{/* Settings of the scripts above. Takes (dict "root" $ "role" "leader"|"worker"|"member"); a member (Indexed Job pod) gets both. */}}
 {{- define "mnc.rayEnv" -}}
 {{- $v := .root.Values -}}
 - name: MULTINODE_RAY_PORT
@@ -98,12 +98,13 @@ exec ray start \
   value: {{ $v.topology.gpusPerPod | quote }}
 - name: MULTINODE_POLL_SECONDS
   value: {{ $v.ray.pollSeconds | quote }}
-{{- if eq .role "leader" }}
+{{- if ne .role "worker" }}
 - name: MULTINODE_EXPECTED_GPUS
   value: {{ include "mnc.parallelGPUs" .root | quote }}
 - name: MULTINODE_GPU_WAIT_TIMEOUT_SECONDS
   value: {{ $v.ray.gpuWaitTimeoutSeconds | quote }}
-{{- else }}
+{{- end }}
+{{- if ne .role "leader" }}
 - name: MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS
   value: {{ $v.ray.headWaitTimeoutSeconds | quote }}
 {{- end }}

@@ -1,14 +1,22 @@
 {{/*
 Exposure. Only the leader of each group serves the engine's API, so the Service selects the leader
-through LeaderWorkerSet's worker-index label ("0" is the leader) and this chart's role label. It carries
+through LeaderWorkerSet's worker-index label ("0" is the leader) and this chart's role label, or
+through the Job's completion-index label for the Indexed Job kind. It carries
 the API port alone: Ray and NCCL ports stay on LeaderWorkerSet's own headless Service.
 */}}
 
-{{/* Labels that pick exactly the leader pods of this release. */}}
+{{/*
+Labels that pick exactly the leader pods of this release: LeaderWorkerSet's worker-index "0" with the
+leader role label, or, for Indexed Jobs (one template for every pod), the completion-index label "0".
+*/}}
 {{- define "mnc.leaderSelector" -}}
 {{ include "mnc.selectorLabels" . }}
+{{- if include "mnc.isIndexedJob" . }}
+batch.kubernetes.io/job-completion-index: "0"
+{{- else }}
 {{ include "mnc.roleLabel" (dict "role" "leader") }}
 leaderworkerset.sigs.k8s.io/worker-index: "0"
+{{- end }}
 {{- end -}}
 
 {{- define "mnc.leaderService" -}}

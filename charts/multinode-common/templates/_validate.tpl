@@ -4,14 +4,15 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 */}}
 
 {{- define "mnc.validate" -}}
-{{- include "mnc.validateModel" . -}}
 {{- include "mnc.validateTopology" . -}}
+{{- include "mnc.validateWorkload" . -}}
 {{- include "mnc.validateGroupPolicy" . -}}
 {{- include "mnc.validateFabric" . -}}
 {{- include "mnc.validateCache" . -}}
 {{- include "mnc.validateResources" . -}}
 {{- end -}}
 
+{{/* For engines that name the model in model.name (the NIM chart takes it from the image or model.path). */}}
 {{- define "mnc.validateModel" -}}
 {{- if not .Values.model.name -}}
 {{- fail "model.name: no model given; set model.name to the model to serve (a Hugging Face repository id such as meta-llama/Llama-3.1-405B-Instruct, or a path inside cache.mountPath)" -}}
@@ -54,6 +55,18 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 {{- range $kind := list "requests" "limits" -}}
 {{- if hasKey (index $.Values.resources $kind | default dict) $gpu -}}
 {{- fail (printf "resources.%s.%s: the GPU count is set by topology.gpusPerPod; remove it from resources" $kind $gpu) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* What only the LeaderWorkerSet kind can do. */}}
+{{- define "mnc.validateWorkload" -}}
+{{- if include "mnc.isIndexedJob" . -}}
+{{- if eq .Values.cache.type "perPodClaim" -}}
+{{- fail "cache.type: perPodClaim needs LeaderWorkerSet volumeClaimTemplates, which workload.kind IndexedJob does not have; use hostPath for a per-node local volume, or a shared claim (pvc, existingClaim, nfs)" -}}
+{{- end -}}
+{{- if .Values.group.exclusiveTopology -}}
+{{- fail "group.exclusiveTopology: the exclusive-topology annotation is read by the LeaderWorkerSet controller only; with workload.kind IndexedJob place the group with affinity instead" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
