@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from inference_charts.bad_values import all_bad_values, names_key
+from inference_charts.bad_values import BASES, all_bad_values, names_key
 from inference_charts.cases import Case
 from inference_charts.harness import Harness
 
@@ -15,11 +15,14 @@ def test_corpus_covers_both_layers() -> None:
     assert layers.count("schema") >= 25 and layers.count("template") >= 8
 
 
-def test_base_values_are_valid(harness: Harness) -> None:
-    from inference_charts.bad_values import BASE_VALUES
-
-    result = harness.evaluate(Case(chart="vllm-multinode", values=BASE_VALUES))
+@pytest.mark.parametrize("chart", sorted(BASES))
+def test_base_values_are_valid(chart: str, harness: Harness) -> None:
+    result = harness.evaluate(Case(chart=chart, values=BASES[chart]))
     assert result.ok, result.problems()
+
+
+def test_corpus_covers_both_charts() -> None:
+    assert {entry.chart for entry in BAD} == set(BASES)
 
 
 @pytest.mark.parametrize("entry", BAD, ids=lambda e: e.name)

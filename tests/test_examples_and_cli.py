@@ -24,17 +24,23 @@ def test_example_renders_clean_and_summary_is_right(path: Path, harness: Harness
     case = load_case(path)
     result = harness.evaluate(case)
     assert result.ok, result.problems()
-    topology = {"replicas": 1, "podsPerGroup": 2, "gpusPerPod": 8, "tensorParallelSize": 8,
-                "pipelineParallelSize": 2, **case.values.get("topology", {})}
+    defaults = {"tensorParallelSize": 8, "pipelineParallelSize": 2} if case.chart == "vllm-multinode" else {}
+    topology = {"replicas": 1, "podsPerGroup": 2, "gpusPerPod": 8, **defaults, **case.values.get("topology", {})}
     summary = render_summary(result)
     groups, pods, gpus = topology["replicas"], topology["podsPerGroup"], topology["gpusPerPod"]
     assert f"{groups} group(s) x {pods} pod(s)" in summary
     assert f"{gpus} per pod, {gpus * pods} per group, {gpus * pods * groups} in all" in summary
-    tensor, pipeline = topology["tensorParallelSize"], topology["pipelineParallelSize"]
-    assert f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group" in summary
+    profile_name = case.values.get("model", {}).get("profile")
+    if profile_name:
+        assert f"NIM_MODEL_PROFILE={profile_name}" in summary
+    else:
+        tensor, pipeline = topology["tensorParallelSize"], topology["pipelineParallelSize"]
+        assert f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group" in summary
     profile = case.values.get("fabric", {}).get("profile", "infiniband")
     assert f"fabric    {profile}:" in summary
-    leaders = ", ".join(f"{case.release}-vllm-multinode-{g}" for g in range(groups))
+    indexed = case.values.get("workload", {}).get("kind") == "IndexedJob"
+    leader_suffix = "-0" if indexed else ""  # an Indexed Job's leader is completion index 0 of group g's Job
+    leaders = ", ".join(f"{case.release}-{case.chart}-{g}{leader_suffix}" for g in range(groups))
     assert f"-> {leaders}" in summary
     assert "invariants: no problems" in summary
 

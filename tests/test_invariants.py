@@ -158,3 +158,68 @@ def test_validation_leaves_objects_unchanged(objects) -> None:
     before = copy.deepcopy(objects)
     kube_schemas.validate(objects)
     assert objects == before
+
+
+NIM_EXAMPLE = Path(__file__).parents[1] / "examples" / "nim-deepseek-r1-tp16-pp1.yaml"
+JOB_EXAMPLE = Path(__file__).parents[1] / "examples" / "nim-indexed-job.yaml"
+
+
+@pytest.fixture(scope="module")
+def nim_objects(harness: Harness) -> list[dict]:
+    result = harness.evaluate(load_case(NIM_EXAMPLE))
+    assert result.ok, result.problems()
+    return result.objects
+
+
+@pytest.fixture(scope="module")
+def job_objects(harness: Harness) -> list[dict]:
+    result = harness.evaluate(load_case(JOB_EXAMPLE))
+    assert result.ok, result.problems()
+    return result.objects
+
+
+@pytest.mark.parametrize("value", ["1", "true", None])
+def test_nim_json_logging_on_a_worker_is_caught(nim_objects, value) -> None:
+    broken = _broken(nim_objects)
+    env = _container(broken, "worker")["env"]
+    entry = next(e for e in env if e["name"] == "NIM_JSONL_LOGGING")
+    if value is None:
+        env.remove(entry)
+    else:
+        entry["value"] = value
+    assert any("[logging]" in f and "-0-1 container nim" in f for f in _findings(broken))
+
+
+def test_nim_json_logging_in_an_init_container_is_caught(job_objects) -> None:
+    broken = _broken(job_objects)
+    init = one(broken, "Job")["spec"]["template"]["spec"]["initContainers"][0]
+    next(e for e in init["env"] if e["name"] == "NIM_JSONL_LOGGING")["value"] = "1"
+    assert any("[logging]" in f and "container download-model" in f for f in _findings(broken))
+
+
+def test_nim_layout_disagreeing_with_gpus_is_caught(nim_objects) -> None:
+    broken = _broken(nim_objects)
+    env = _container(broken, "leader")["env"]
+    next(e for e in env if e["name"] == "NIM_TENSOR_PARALLEL_SIZE")["value"] = "8"
+    assert any("TP x PP = 8 x 1 = 8" in f for f in _findings(broken))
+
+
+def test_indexed_job_service_selecting_every_index_is_caught(job_objects) -> None:
+    broken = _broken(job_objects)
+    service = next(s for s in broken if s["kind"] == "Service" and s["spec"].get("clusterIP") != "None")
+    del service["spec"]["selector"]["batch.kubernetes.io/job-completion-index"]
+    assert any("selects worker pods deepseek-r1-job-nim-multinode-0-1" in f for f in _findings(broken))
+
+
+def test_port_on_the_chart_headless_service_is_caught(job_objects) -> None:
+    broken = _broken(job_objects)
+    headless = next(s for s in broken if s["kind"] == "Service" and s["spec"].get("clusterIP") == "None")
+    headless["spec"]["ports"] = [{"name": "ray-gcs", "port": 6379}]
+    assert any("pod DNS only and may carry no port" in f for f in _findings(broken, "infiniband"))
+
+
+def test_service_selecting_the_test_pod_is_caught(job_objects) -> None:
+    broken = _broken(job_objects)
+    headless = next(s for s in broken if s["kind"] == "Service" and s["spec"].get("clusterIP") == "None")
+    del headless["spec"]["selector"]["app.kubernetes.io/component"]
+    assert any("selects the hook pod deepseek-r1-job-nim-multinode-smoke-test" in f for f in _findings(broken))

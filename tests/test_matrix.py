@@ -8,9 +8,10 @@ import subprocess
 import pytest
 from helpers import command_line, env_of, flag, of_kind, one
 from inference_charts import runtime
-from inference_charts.matrix import MatrixCase, all_cases
+from inference_charts.matrix import MatrixCase, vllm_matrix
 
-CASES = all_cases()
+# The vLLM chart as LeaderWorkerSets; Indexed Jobs and NIM are in test_nim_and_jobs.py.
+CASES = vllm_matrix()
 
 
 def test_matrix_is_large_and_covers_every_choice() -> None:

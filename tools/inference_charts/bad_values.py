@@ -18,6 +18,15 @@ BASE_VALUES: dict[str, Any] = {
                  "pipelineParallelSize": 2},
 }
 
+NIM_BASE_VALUES: dict[str, Any] = {
+    "image": {"repository": "nvcr.io/nim/deepseek-ai/deepseek-r1", "tag": "2.0.8"},
+    "model": {"ngcApiKey": {"secretName": "ngc-api"}},
+    "topology": {"replicas": 1, "podsPerGroup": 2, "gpusPerPod": 8, "tensorParallelSize": 16,
+                 "pipelineParallelSize": 1},
+}
+
+BASES: dict[str, dict[str, Any]] = {"vllm-multinode": BASE_VALUES, "nim-multinode": NIM_BASE_VALUES}
+
 
 @dataclass(frozen=True)
 class BadValues:
@@ -29,7 +38,7 @@ class BadValues:
     also: tuple[str, ...] = ()  # further text the message must hold (the arithmetic, for example)
 
     def values(self) -> dict[str, Any]:
-        return _merge(copy.deepcopy(BASE_VALUES), self.patch)
+        return _merge(copy.deepcopy(BASES[self.chart]), self.patch)
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +56,14 @@ def _schema(name: str, key: str, patch: dict[str, Any]) -> BadValues:
 
 def _template(name: str, key: str, patch: dict[str, Any], *also: str) -> BadValues:
     return BadValues(name, "vllm-multinode", "template", key, patch, also)
+
+
+def _nim_schema(name: str, key: str, patch: dict[str, Any]) -> BadValues:
+    return BadValues(f"nim-{name}", "nim-multinode", "schema", key, patch)
+
+
+def _nim_template(name: str, key: str, patch: dict[str, Any], *also: str) -> BadValues:
+    return BadValues(f"nim-{name}", "nim-multinode", "template", key, patch, also)
 
 
 VLLM_BAD_VALUES: tuple[BadValues, ...] = (
@@ -117,11 +134,51 @@ VLLM_BAD_VALUES: tuple[BadValues, ...] = (
     _template("host-path-empty", "cache.hostPath.path", {"cache": {"type": "hostPath"}}),
     _template("gpus-in-resources", "resources.limits", {"resources": {"limits": {"nvidia.com/gpu": "4"}}},
               "topology.gpusPerPod"),
+    _schema("workload-kind-unknown", "workload.kind", {"workload": {"kind": "StatefulSet"}}),
+    _schema("job-backoff-negative", "workload.indexedJob.backoffLimit",
+            {"workload": {"indexedJob": {"backoffLimit": -1}}}),
+    _schema("smoke-test-tag-latest", "smokeTest.image.tag", {"smokeTest": {"image": {"tag": "latest"}}}),
+    _schema("smoke-test-max-tokens-zero", "smokeTest.maxTokens", {"smokeTest": {"maxTokens": 0}}),
+    _template("job-with-per-pod-claims", "cache.type",
+              {"workload": {"kind": "IndexedJob"}, "cache": {"type": "perPodClaim"}}, "IndexedJob"),
+    _template("job-with-exclusive-topology", "group.exclusiveTopology",
+              {"workload": {"kind": "IndexedJob"}, "group": {"exclusiveTopology": "topology.kubernetes.io/zone"}}),
+)
+
+#: NIM: the parallel layout from exactly one place, JSON logging off across pods, credentials by reference.
+NIM_BAD_VALUES: tuple[BadValues, ...] = (
+    _nim_template("profile-and-tp-pp", "model.profile", {"model": {"profile": "vllm-bf16-tp16-pp1"}},
+                  "topology.tensorParallelSize", "not both"),
+    _nim_template("neither-profile-nor-tp-pp", "model.profile",
+                  {"topology": {"tensorParallelSize": 0, "pipelineParallelSize": 0}},
+                  "topology.tensorParallelSize", "topology.pipelineParallelSize"),
+    _nim_template("tp-without-pp", "topology", {"topology": {"pipelineParallelSize": 0}}, "at least 1"),
+    _nim_template("profile-layout-mismatch", "model.profile",
+                  {"topology": {"tensorParallelSize": 0, "pipelineParallelSize": 0},
+                   "model": {"profile": "vllm-bf16-tp8-pp1"}}, "tp8 x pp1 = 8", "8 x 2 = 16"),
+    _nim_template("tp-pp-below-gpus", "topology", {"topology": {"tensorParallelSize": 8}}, "8 x 1 = 8"),
+    _nim_template("model-free-without-path", "model.path",
+                  {"image": {"repository": "nvcr.io/nim/nvidia/model-free-nim"}}, "model-free"),
+    _nim_template("job-with-per-pod-claims", "cache.type",
+                  {"workload": {"kind": "IndexedJob"}, "cache": {"type": "perPodClaim"}}),
+    _nim_schema("json-logging-across-pods", "model.jsonLogging", {"model": {"jsonLogging": True}}),
+    _nim_schema("json-logging-string", "model.jsonLogging", {"model": {"jsonLogging": "false"}}),
+    _nim_schema("profile-with-spaces", "model.profile", {"model": {"profile": "tp 8"}}),
+    _nim_schema("ngc-key-literal", "model.ngcApiKey", {"model": {"ngcApiKey": "nvapi-abc"}}),
+    _nim_schema("ngc-key-inline-value", "model.ngcApiKey.value", {"model": {"ngcApiKey": {"value": "nvapi-abc"}}}),
+    _nim_schema("hf-token-literal", "model.hfToken", {"model": {"hfToken": "hf_abc"}}),
+    _nim_schema("log-level-unknown", "model.logLevel", {"model": {"logLevel": "TRACE"}}),
+    _nim_schema("tensor-parallel-negative", "topology.tensorParallelSize", {"topology": {"tensorParallelSize": -8}}),
+    _nim_schema("preload-enabled-string", "cache.preload.enabled", {"cache": {"preload": {"enabled": "yes"}}}),
+    _nim_schema("run-as-user-negative", "securityContext.runAsUser", {"securityContext": {"runAsUser": -1}}),
+    _nim_schema("workload-kind-unknown", "workload.kind", {"workload": {"kind": "Deployment"}}),
+    _nim_schema("unknown-model-key", "model.name", {"model": {"name": "deepseek-r1"}}),
+    _nim_schema("image-tag-latest", "image.tag", {"image": {"tag": "latest"}}),
 )
 
 
 def all_bad_values() -> tuple[BadValues, ...]:
-    return VLLM_BAD_VALUES
+    return VLLM_BAD_VALUES + NIM_BAD_VALUES
 
 
 def names_key(message: str, key: str) -> bool:

@@ -3,7 +3,8 @@
 - parallelism: the engine's tensor x pipeline parallel size equals the GPUs of its group, and the
   leader's Ray wait expects that same number;
 - exposure: every non-headless Service and every Ingress reaches leader pods only (with the labels
-  controllers add at run time), selects at least one, and carries no Ray or NCCL port;
+  controllers add at run time), selects at least one, and carries no Ray or NCCL port; no Service
+  selects a hook pod (the helm test pod);
 - shared memory: every pod has a memory-backed /dev/shm with a size limit, mounted in every container;
 - fabric: every engine container carries the NCCL variables of the fabric profile, none that
   contradict it, and no variable twice;
@@ -194,11 +195,21 @@ def _check_service(service: dict[str, Any], pods: list[RuntimePod]) -> Iterator[
                               f"on {pod.name} is a Ray or NCCL port")
 
 
+def _hook_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
+    return [RuntimePod(o["metadata"]["name"], o["metadata"].get("namespace", ""), o["metadata"].get("labels", {}),
+                       o["spec"], "hook", 0, -1) for o in objects if o.get("kind") == "Pod" and runtime.is_hook(o)]
+
+
 def check_exposure(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
     leader_services = set()
+    hooks = _hook_pods(objects)
     for obj in objects:
         if obj.get("kind") != "Service":
             continue
+        selector = obj.get("spec", {}).get("selector") or {}
+        for hook in hooks:
+            if runtime.selects(selector, hook):
+                yield Finding("exposure", object_name(obj), f"selects the hook pod {hook.name}")
         if obj.get("spec", {}).get("clusterIP") == "None":
             if obj["spec"].get("ports"):
                 yield Finding("exposure", object_name(obj),

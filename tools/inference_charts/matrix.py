@@ -1,6 +1,7 @@
 """The values matrix: every supported combination of topology, replicas, fabric and cache that the
-tests and the benchmark render. Each case is built from the choices it stands for, so a test can
-assert what the rendered objects must mean from the same choices."""
+tests and the benchmark render, for both engine charts and both workload kinds. Each case is built
+from the choices it stands for, so a test can assert what the rendered objects must mean from the
+same choices."""
 
 from __future__ import annotations
 
@@ -50,6 +51,16 @@ class MatrixCase:
     fabric: str
     cache: str
     shm: str
+    workload: str = "LeaderWorkerSet"
+    #: NIM only: "values" (TP and PP given), "profile-name" (a profile that spells tpN-ppM) or
+    #: "profile-hash" (an opaque profile id).
+    layout: str = "values"
+    #: NIM only: "model-specific" (the image's own model) or "model-free" (hf:// path).
+    image: str = ""
+
+    @property
+    def chart(self) -> str:
+        return self.case.chart
 
 
 def _values(topology: Topology, replicas: int, fabric: str, cache: str, shm: str) -> dict[str, Any]:
@@ -79,5 +90,85 @@ def vllm_matrix() -> list[MatrixCase]:
     return cases
 
 
+WORKLOAD_KINDS = ("LeaderWorkerSet", "IndexedJob")
+#: Cache types a workload kind can use: Indexed Jobs have no volumeClaimTemplates.
+KIND_CACHES = {"LeaderWorkerSet": CACHE_TYPES, "IndexedJob": tuple(c for c in CACHE_TYPES if c != "perPodClaim")}
+
+
+def vllm_indexed_job_matrix() -> list[MatrixCase]:
+    """vLLM groups as Indexed Jobs: every topology and cache, the fabrics taken in turn."""
+    cases = []
+    for number, (topology, cache) in enumerate(itertools.product(TOPOLOGIES, KIND_CACHES["IndexedJob"])):
+        fabric = "nvlink" if topology.pods == 1 else MULTI_NODE_FABRICS[number % 3]
+        replicas = 1 + number % 2
+        shm = f"{16 * topology.gpus}Gi"
+        values = _values(topology, replicas, fabric, cache, shm)
+        values["workload"] = {"kind": "IndexedJob"}
+        name = f"vllm-job-{topology.name}-r{replicas}-{fabric}-{cache}"
+        case = Case(chart="vllm-multinode", values=values, release=f"j{number}", namespace="jobs", name=name)
+        cases.append(MatrixCase(case, topology, replicas, fabric, cache, shm, workload="IndexedJob"))
+    return cases
+
+
+#: NIM layouts: (topology, how the layout is given). A profile name spells its layout; a hash does not.
+NIM_LAYOUTS = (
+    (TOPOLOGIES[0], "values"),
+    (TOPOLOGIES[1], "values"),
+    (TOPOLOGIES[2], "values"),
+    (TOPOLOGIES[3], "values"),
+    (TOPOLOGIES[2], "profile-name"),
+    (TOPOLOGIES[1], "profile-hash"),
+)
+NIM_PROFILE_HASH = "07cd4f2bddd7a14ca84bab0a32602889fd0ae0eb76dc2eb0fc32594d065011a4"
+NIM_IMAGES: dict[str, dict[str, str]] = {
+    "model-specific": {"repository": "nvcr.io/nim/deepseek-ai/deepseek-r1", "tag": "2.0.8"},
+    "model-free": {"repository": "nvcr.io/nim/nvidia/model-free-nim", "tag": "2.0.8"},
+}
+
+
+def nim_profile(topology: Topology, layout: str) -> str:
+    if layout == "profile-name":
+        return f"vllm-bf16-tp{topology.tensor}-pp{topology.pipeline}"
+    return NIM_PROFILE_HASH if layout == "profile-hash" else ""
+
+
+def _nim_values(topology: Topology, layout: str, image: str, replicas: int, fabric: str, cache: str,
+                shm: str, workload: str) -> dict[str, Any]:
+    model: dict[str, Any] = {"ngcApiKey": {"secretName": "ngc-api"}, "profile": nim_profile(topology, layout)}
+    if image == "model-free":
+        model.update({"path": "hf://deepseek-ai/DeepSeek-R1", "hfToken": {"secretName": "hf-token"},
+                      "servedModelName": "deepseek-r1"})
+    parallel = ({"tensorParallelSize": topology.tensor, "pipelineParallelSize": topology.pipeline}
+                if layout == "values" else {})
+    return {
+        "image": NIM_IMAGES[image],
+        "model": model,
+        "workload": {"kind": workload},
+        "topology": {"replicas": replicas, "podsPerGroup": topology.pods, "gpusPerPod": topology.gpus, **parallel},
+        "fabric": {"profile": fabric},
+        "cache": {**CACHE_SETTINGS[cache], "preload": {"enabled": cache in ("hostPath", "pvc")}},
+        "sharedMemory": {"sizeLimit": shm},
+        "ingress": {"enabled": replicas == 2, "host": "nim.example.com"},
+    }
+
+
+def nim_matrix() -> list[MatrixCase]:
+    """NIM: every layout style, workload kind and cache; fabrics and images taken in turn; 1 or 2 groups."""
+    cases = []
+    number = 0
+    for (topology, layout), workload, replicas in itertools.product(NIM_LAYOUTS, WORKLOAD_KINDS, (1, 2)):
+        for cache in KIND_CACHES[workload]:
+            fabric = "nvlink" if topology.pods == 1 else MULTI_NODE_FABRICS[number % 3]
+            image = ("model-specific", "model-free")[number % 2]
+            shm = f"{16 * topology.gpus}Gi"
+            kind = "lws" if workload == "LeaderWorkerSet" else "job"
+            name = f"nim-{kind}-{topology.name}-{layout}-r{replicas}-{fabric}-{cache}-{image}"
+            values = _nim_values(topology, layout, image, replicas, fabric, cache, shm, workload)
+            case = Case(chart="nim-multinode", values=values, release=f"n{number}", namespace="nim", name=name)
+            cases.append(MatrixCase(case, topology, replicas, fabric, cache, shm, workload, layout, image))
+            number += 1
+    return cases
+
+
 def all_cases() -> list[MatrixCase]:
-    return vllm_matrix()
+    return vllm_matrix() + vllm_indexed_job_matrix() + nim_matrix()

@@ -60,6 +60,7 @@ spec:
   publishNotReadyAddresses: true
   selector:
     {{- include "mnc.selectorLabels" . | nindent 4 }}
+    {{- include "mnc.roleLabel" (dict "role" "member") | nindent 4 }}
 {{- end -}}
 
 {{/* Takes (dict "root" $ "leader" <container dict> "worker" <container dict>). */}}
