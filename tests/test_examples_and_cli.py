@@ -24,6 +24,11 @@ def test_example_renders_clean_and_summary_is_right(path: Path, harness: Harness
     case = load_case(path)
     result = harness.evaluate(case)
     assert result.ok, result.problems()
+    if case.values.get("preflight", {}).get("only"):
+        summary = render_summary(result)
+        assert f"hook      Job/{case.release}-{case.chart}-preflight runs on helm pre-install" in summary
+        assert "workload" not in summary and "invariants: no problems" in summary
+        return
     defaults = {"tensorParallelSize": 8, "pipelineParallelSize": 2} if case.chart == "vllm-multinode" else {}
     topology = {"replicas": 1, "podsPerGroup": 2, "gpusPerPod": 8, **defaults, **case.values.get("topology", {})}
     summary = render_summary(result)

@@ -2,6 +2,9 @@
 
   render FILE   render an example (or a values file with --chart), validate it, print a summary
   check FILE... the same for each file, printing every problem; exits 1 when there is any
+  preflight FILE --out DIR  write the rendered NCCL preflight program and its settings, to run by hand
+  plan MODEL    size a model onto a cluster: TP, PP, nodes, per-GPU memory, reasons; --output writes
+                a values file that passes check
   gen           write each engine chart's values.schema.json, values.yaml and README values table
                 from schemas/; with --check, only report whether they are up to date
 """
@@ -74,6 +77,27 @@ def _cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_preflight(args: argparse.Namespace) -> int:
+    from .preflight_export import NoPreflight, export
+
+    try:
+        case = load_case(Path(args.file), args.chart)
+        program, settings = export(case, Path(args.out))
+    except (CaseFileError, NoPreflight) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {program} and {settings}; on each host (one per pod), with its rank:")
+    print(f"  set -a; . {settings}; set +a; PREFLIGHT_NODE_RANK=0 PREFLIGHT_MASTER_ADDRESS=<first host> "
+          f"python3 {program}")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .planner.command import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="inference-charts", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,10 +112,18 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("files", nargs="+")
         sub.add_argument("--chart", help="chart of a plain values file")
         sub.add_argument("--helm", help="render with this helm binary instead of the embedded engine")
+    preflight = commands.add_parser("preflight", help="write the rendered NCCL preflight program and settings")
+    preflight.add_argument("file")
+    preflight.add_argument("--chart", help="chart of a plain values file")
+    preflight.add_argument("--out", required=True, help="folder for preflight.py and preflight.env")
+    from .planner.command import add_arguments as add_plan_arguments
+
+    add_plan_arguments(commands.add_parser("plan", help="plan TP, PP and nodes for a model; write its values"))
     gen = commands.add_parser("gen", help="generate schema, values.yaml and README tables")
     gen.add_argument("--check", action="store_true", help="only report files that are out of date")
     args = parser.parse_args(argv)
-    handlers = {"render": _cmd_render, "check": _cmd_check, "gen": _cmd_gen}
+    handlers = {"render": _cmd_render, "check": _cmd_check, "gen": _cmd_gen, "preflight": _cmd_preflight,
+                "plan": _cmd_plan}
     return handlers[args.command](args)
 
 

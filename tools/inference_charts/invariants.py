@@ -4,7 +4,7 @@
   leader's Ray wait expects that same number;
 - exposure: every non-headless Service and every Ingress reaches leader pods only (with the labels
   controllers add at run time), selects at least one, and carries no Ray or NCCL port; no Service
-  selects a hook pod (the helm test pod);
+  but a hook's own selects a hook pod (the helm test pod, the preflight's);
 - shared memory: every pod has a memory-backed /dev/shm with a size limit, mounted in every container;
 - fabric: every engine container carries the NCCL variables of the fabric profile, none that
   contradict it, and no variable twice;
@@ -195,19 +195,14 @@ def _check_service(service: dict[str, Any], pods: list[RuntimePod]) -> Iterator[
                               f"on {pod.name} is a Ray or NCCL port")
 
 
-def _hook_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
-    return [RuntimePod(o["metadata"]["name"], o["metadata"].get("namespace", ""), o["metadata"].get("labels", {}),
-                       o["spec"], "hook", 0, -1) for o in objects if o.get("kind") == "Pod" and runtime.is_hook(o)]
-
-
 def check_exposure(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
     leader_services = set()
-    hooks = _hook_pods(objects)
+    hooks = runtime.hook_pods(objects)
     for obj in objects:
         if obj.get("kind") != "Service":
             continue
         selector = obj.get("spec", {}).get("selector") or {}
-        for hook in hooks:
+        for hook in hooks if not runtime.is_hook(obj) else []:
             if runtime.selects(selector, hook):
                 yield Finding("exposure", object_name(obj), f"selects the hook pod {hook.name}")
         if obj.get("spec", {}).get("clusterIP") == "None":
@@ -323,13 +318,15 @@ def check_logging(pods: list[RuntimePod]) -> Iterator[Finding]:
 def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     """Every finding of every invariant for one rendered release."""
     pods = runtime.pods(objects)
+    # The preflight's pods have the group's shape: they need shm and the fabric's NCCL variables too.
+    preflight = runtime.hook_job_pods(objects)
     findings: list[Finding] = []
-    if not pods:
+    if not pods and not preflight:
         findings.append(Finding("workload", "release", "renders no group of pods"))
     findings += check_parallelism(pods)
     findings += check_exposure(objects, pods)
-    findings += check_shared_memory(pods)
-    findings += check_fabric(pods, fabric_profile)
+    findings += check_shared_memory(pods + preflight)
+    findings += check_fabric(pods + preflight, fabric_profile)
     findings += check_cache(objects, pods)
     findings += check_logging(pods)
     return findings

@@ -121,6 +121,23 @@ def is_indexed_job(obj: dict[str, Any]) -> bool:
     return obj.get("kind") == "Job" and obj.get("spec", {}).get("completionMode") == "Indexed" and not is_hook(obj)
 
 
+def hook_job_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
+    """Pods of Indexed Jobs that are Helm hooks (the NCCL preflight): group-shaped, but not serving."""
+    result: list[RuntimePod] = []
+    hooks = [o for o in objects if o.get("kind") == "Job" and is_hook(o)
+             and o.get("spec", {}).get("completionMode") == "Indexed"]
+    for number, job in enumerate(hooks):
+        result.extend(_indexed_job_pods(job, number))
+    return result
+
+
+def hook_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
+    """Every pod a Helm hook runs: hook Pods (helm test) and the pods of hook Jobs."""
+    pods = [RuntimePod(o["metadata"]["name"], o["metadata"].get("namespace", ""), o["metadata"].get("labels", {}),
+                       o["spec"], "hook", 0, -1) for o in objects if o.get("kind") == "Pod" and is_hook(o)]
+    return pods + hook_job_pods(objects)
+
+
 def pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
     """Every pod the rendered workloads would run (hooks excepted)."""
     result: list[RuntimePod] = []

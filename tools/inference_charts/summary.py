@@ -87,7 +87,7 @@ def render_summary(result: Result) -> str:
     for service in runtime.controller_services(result.objects):
         add("internal", f"headless Service {service.name} (made by LeaderWorkerSet): Ray and NCCL between pods")
     for obj in result.objects:
-        if obj["kind"] == "Service" and obj.get("spec", {}).get("clusterIP") == "None":
+        if obj["kind"] == "Service" and obj.get("spec", {}).get("clusterIP") == "None" and not runtime.is_hook(obj):
             add("internal", f"headless Service {obj['metadata']['name']} (no ports): DNS names of the Job pods")
     for obj in result.objects:
         if runtime.is_hook(obj):

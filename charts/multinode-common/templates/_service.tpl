@@ -12,6 +12,7 @@ leader role label, or, for Indexed Jobs (one template for every pod), the comple
 {{- define "mnc.leaderSelector" -}}
 {{ include "mnc.selectorLabels" . }}
 {{- if include "mnc.isIndexedJob" . }}
+{{ include "mnc.roleLabel" (dict "role" "member") }}
 batch.kubernetes.io/job-completion-index: "0"
 {{- else }}
 {{ include "mnc.roleLabel" (dict "role" "leader") }}
