@@ -22,3 +22,16 @@ def evaluated(harness: Harness):
         return cache[name]
 
     return evaluate
+
+
+@pytest.fixture(scope="session")
+def evaluated_case(harness: Harness):
+    """Evaluates a Case once per session (by name), however many tests look at it."""
+    cache: dict[str, Result] = {}
+
+    def evaluate(case):
+        if case.name not in cache:
+            cache[case.name] = harness.evaluate(case)
+        return cache[case.name]
+
+    return evaluate

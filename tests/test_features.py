@@ -137,6 +137,10 @@ def test_startup_budget_becomes_failure_threshold(render) -> None:
         assert container["startupProbe"]["periodSeconds"] == 20
         assert container["startupProbe"]["failureThreshold"] == 180
     leader, worker = _containers(render())
+    assert leader["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert leader["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 9 python3 - leader 8000 '/health' ")
+    assert worker["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 9 python3 - worker ")
+    leader, worker = _containers(render(probes={"rayGroupCheck": False}))
     assert leader["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert "ray health-check" in " ".join(worker["livenessProbe"]["exec"]["command"])
 
@@ -162,8 +166,10 @@ def test_resources_merge_with_gpus(render) -> None:
     for container in _containers(render(resources={"requests": {"cpu": "16", "memory": "256Gi"},
                                                    "limits": {"memory": "512Gi"}},
                                         topology={"gpuResourceName": "nvidia.com/gpu"})):
-        assert container["resources"] == {"requests": {"cpu": "16", "memory": "256Gi", "nvidia.com/gpu": "8"},
-                                          "limits": {"memory": "512Gi", "nvidia.com/gpu": "8"}}
+        # The default fabric is infiniband, which adds its RDMA device (fabric.rdma) beside the GPUs.
+        rdma = {"rdma/rdma_shared_device_a": "1"}
+        assert container["resources"] == {"requests": {"cpu": "16", "memory": "256Gi", "nvidia.com/gpu": "8", **rdma},
+                                          "limits": {"memory": "512Gi", "nvidia.com/gpu": "8", **rdma}}
 
 
 def test_ray_settings_reach_both_scripts(render) -> None:
@@ -204,7 +210,11 @@ def test_extra_volumes(render) -> None:
 
 def test_worker_probes_bound_the_head_check_under_their_timeout(render) -> None:
     _, worker = _containers(render(probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}}))
+    assert worker["startupProbe"]["exec"]["command"][2].startswith("exec timeout 4 python3 - worker ")
+    assert worker["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 9 python3 - worker ")
+    _, worker = _containers(render(probes={"liveness": {"timeoutSeconds": 1}}))
+    assert worker["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 1 python3 - worker ")
+    _, worker = _containers(render(probes={"rayGroupCheck": False, "startup": {"timeoutSeconds": 5},
+                                           "liveness": {"timeoutSeconds": 10}}))
     assert worker["startupProbe"]["exec"]["command"][2].startswith("timeout 4 ray health-check ")
     assert worker["livenessProbe"]["exec"]["command"][2].startswith("timeout 9 ray health-check ")
-    _, worker = _containers(render(probes={"liveness": {"timeoutSeconds": 1}}))
-    assert worker["livenessProbe"]["exec"]["command"][2].startswith("timeout 1 ray health-check ")

@@ -222,4 +222,53 @@ def test_service_selecting_the_test_pod_is_caught(job_objects) -> None:
     broken = _broken(job_objects)
     headless = next(s for s in broken if s["kind"] == "Service" and s["spec"].get("clusterIP") == "None")
     del headless["spec"]["selector"]["app.kubernetes.io/component"]
-    assert any("selects the hook pod deepseek-r1-job-nim-multinode-smoke-test" in f for f in _findings(broken))
+    assert any("selects deepseek-r1-job-nim-multinode-smoke-test, a pod that serves nothing" in f for f in _findings(broken))
+
+
+EXAMPLES_DIR = Path(__file__).parents[1] / "examples"
+
+
+def _example_objects(harness: Harness, name: str) -> list[dict]:
+    result = harness.evaluate(load_case(EXAMPLES_DIR / name))
+    assert result.ok, result.problems()
+    return copy.deepcopy(result.objects)
+
+
+def test_service_monitor_on_a_worker_reaching_service_is_caught(harness: Harness) -> None:
+    objects = _example_objects(harness, "vllm-roce-multus.yaml")
+    selector = one(objects, "ServiceMonitor")["spec"]["selector"]["matchLabels"]
+    del selector["app.kubernetes.io/component"]  # now every Service of the release matches, the headless ones too
+    objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "all-pods", "labels": dict(selector)},
+                    "spec": {"selector": {"app.kubernetes.io/instance": "llama-70b-roce"},
+                             "ports": [{"name": "http", "port": 80}]}})
+    assert any("[monitoring]" in f and "Service/all-pods, which is not a leader-only Service" in f
+               for f in _findings(objects, "roce"))
+
+
+def test_pod_monitor_on_workers_is_caught(harness: Harness) -> None:
+    case = load_case(EXAMPLES_DIR / "vllm-roce-multus.yaml")
+    values = copy.deepcopy(case.values)
+    values["metrics"] = {"podMonitor": {"enabled": True}}
+    result = harness.evaluate(type(case)(chart=case.chart, values=values, release=case.release))
+    assert result.ok, result.problems()
+    objects = copy.deepcopy(result.objects)
+    monitor = one(objects, "PodMonitor")["spec"]["selector"]["matchLabels"]
+    del monitor["leaderworkerset.sigs.k8s.io/worker-index"], monitor["app.kubernetes.io/component"]
+    assert any("[monitoring]" in f and "selects worker pods" in f for f in _findings(objects, "roce"))
+
+
+def test_autoscaler_and_fixed_replicas_are_caught(harness: Harness) -> None:
+    objects = _example_objects(harness, "nim-infiniband-rdma-shared.yaml")
+    one(objects, "LeaderWorkerSet")["spec"]["replicas"] = 2
+    assert any("[scaling]" in f and "would fight" in f for f in _findings(objects))
+    one(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["name"] = "other"
+    assert any("[scaling]" in f and "not a LeaderWorkerSet of the release" in f for f in _findings(objects))
+
+
+def test_prepull_pod_selected_by_a_service_is_caught(harness: Harness) -> None:
+    objects = _example_objects(harness, "vllm-roce-multus.yaml")
+    service = next(o for o in objects if o["kind"] == "Service" and o["spec"].get("clusterIP") != "None")
+    service["spec"]["selector"] = {"app.kubernetes.io/instance": "llama-70b-roce",
+                                   "app.kubernetes.io/component": "prepull"}
+    findings = _findings(objects, "roce")
+    assert any("selects llama-70b-roce-vllm-multinode-prepull-node, a pod that serves nothing" in f for f in findings)

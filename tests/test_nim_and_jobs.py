@@ -76,7 +76,8 @@ def test_nim_credentials_and_model_source(m: MatrixCase, evaluated) -> None:
                 assert "NIM_MODEL_PATH" not in env and "HF_TOKEN" not in env
             mounts = [mt["mountPath"] for mt in container["volumeMounts"] if mt["name"] == "model-cache"]
             assert mounts == ["/opt/nim/.cache"]
-        assert pod.spec["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000}
+        assert pod.spec["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+                                               "fsGroupChangePolicy": "OnRootMismatch", "runAsNonRoot": True}
         assert pod.spec["imagePullSecrets"] == [{"name": "ngc-secret"}]
 
 
@@ -126,7 +127,11 @@ def test_nim_probes_use_nim_health_endpoints(m: MatrixCase, evaluated) -> None:
         else:
             assert probes["readinessProbe"]["httpGet"]["path"] == "/v1/health/ready"
             assert probes["startupProbe"]["httpGet"]["path"] == "/v1/health/ready"
-            assert probes["livenessProbe"]["httpGet"]["path"] == "/v1/health/live"
+            liveness = probes["livenessProbe"]
+            if m.topology.pods > 1:  # probes.rayGroupCheck: the engine's endpoint and the Ray group
+                assert "'/v1/health/live' <<'RAY_GROUP_CHECK'" in liveness["exec"]["command"][2]
+            else:
+                assert liveness["httpGet"]["path"] == "/v1/health/live"
         period = probes["startupProbe"]["periodSeconds"]
         assert probes["startupProbe"]["failureThreshold"] * period >= 7200
         assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]

@@ -183,7 +183,8 @@ NOISE = [
 
 
 @pytest.mark.parametrize(("excerpt", "kind", "name"), [
-    ("p2p-cumem", "intra", "P2P/CUMEM"), ("p2p-cumem-2.28", "intra", "P2P/CUMEM"), ("p2p-ipc", "intra", "P2P/IPC"), ("p2p-direct", "intra", "P2P/direct"),
+    ("p2p-cumem", "intra", "P2P/CUMEM"), ("p2p-cumem-2.28", "intra", "P2P/CUMEM"), ("p2p-ipc", "intra", "P2P/IPC"),
+    ("p2p-direct", "intra", "P2P/direct"),
     ("shm", "intra", "SHM"), ("nvls", "intra", "NVLS"), ("ib-gdr", "inter", "NET/IB+GDRDMA"),
     ("ib", "inter", "NET/IB"), ("socket", "inter", "NET/Socket"),
 ])

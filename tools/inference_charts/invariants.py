@@ -4,11 +4,14 @@
   leader's Ray wait expects that same number;
 - exposure: every non-headless Service and every Ingress reaches leader pods only (with the labels
   controllers add at run time), selects at least one, and carries no Ray or NCCL port; no Service
-  but a hook's own selects a hook pod (the helm test pod, the preflight's);
+  but a hook's own selects a pod that serves nothing (helm test, preflight, image pre-pull);
 - shared memory: every pod has a memory-backed /dev/shm with a size limit, mounted in every container;
 - fabric: every engine container carries the NCCL variables of the fabric profile, none that
   contradict it, and no variable twice;
 - cache: every pod of a workload mounts the same model cache at the same path;
+- monitoring and scaling: a ServiceMonitor selects the leader-only Service and a PodMonitor leader pods
+  only, on a port they have; an autoscaler targets the release's LeaderWorkerSet, which then carries no
+  replicas of its own;
 - logging: in a group of several pods, every NIM container (init containers too) has NIM's JSON
   logging off, since the NIM JSON log formatter is missing in Ray worker processes and kills them.
 
@@ -197,14 +200,15 @@ def _check_service(service: dict[str, Any], pods: list[RuntimePod]) -> Iterator[
 
 def check_exposure(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
     leader_services = set()
-    hooks = runtime.hook_pods(objects)
+    hooks = runtime.auxiliary_pods(objects)
     for obj in objects:
         if obj.get("kind") != "Service":
             continue
         selector = obj.get("spec", {}).get("selector") or {}
         for hook in hooks if not runtime.is_hook(obj) else []:
             if runtime.selects(selector, hook):
-                yield Finding("exposure", object_name(obj), f"selects the hook pod {hook.name}")
+                yield Finding("exposure", object_name(obj),
+                              f"selects {hook.name}, a pod that serves nothing (hook or pre-pull)")
         if obj.get("spec", {}).get("clusterIP") == "None":
             if obj["spec"].get("ports"):
                 yield Finding("exposure", object_name(obj),
@@ -296,6 +300,53 @@ def check_cache(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterat
             yield Finding("cache", workload, f"pods mount different model caches: {sorted(sources)}")
 
 
+def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    wanted = selector.get("matchLabels") or {}
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+def check_monitoring_and_scaling(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
+    services = [o for o in objects if o.get("kind") == "Service" and not runtime.is_hook(o)]
+    leader_services = {o["metadata"]["name"] for o in services if o["spec"].get("clusterIP") != "None"
+                       and not list(_check_service(o, pods))}
+    for monitor in (o for o in objects if o.get("kind") == "ServiceMonitor"):
+        subject = object_name(monitor)
+        chosen = [o for o in services if _matches(monitor["spec"]["selector"], o["metadata"].get("labels", {}))]
+        if not chosen:
+            yield Finding("monitoring", subject, "selects no Service of the release")
+        for service in chosen:
+            if service["metadata"]["name"] not in leader_services:
+                yield Finding("monitoring", subject,
+                              f"selects {object_name(service)}, which is not a leader-only Service")
+            port_names = {p.get("name") for p in service["spec"].get("ports", [])}
+            for endpoint in monitor["spec"].get("endpoints", []):
+                if endpoint.get("port") not in port_names:
+                    yield Finding("monitoring", subject, f"port {endpoint.get('port')!r} is not a port of "
+                                                         f"{object_name(service)}")
+    for monitor in (o for o in objects if o.get("kind") == "PodMonitor"):
+        subject = object_name(monitor)
+        chosen = [pod for pod in pods if _matches(monitor["spec"]["selector"], pod.labels)]
+        if not chosen:
+            yield Finding("monitoring", subject, "selects no pod of the release")
+        workers = [pod.name for pod in chosen if not pod.is_leader]
+        if workers:
+            yield Finding("monitoring", subject, f"selects worker pods {', '.join(workers)}")
+        for endpoint in monitor["spec"].get("podMetricsEndpoints", []):
+            for pod in chosen:
+                if _container_port(pod, endpoint.get("port")) is None:
+                    yield Finding("monitoring", subject, f"port {endpoint.get('port')!r} is not a port of {pod.name}")
+    groups = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "LeaderWorkerSet"}
+    for scaler in (o for o in objects if o.get("kind") in ("HorizontalPodAutoscaler", "ScaledObject")):
+        target = scaler["spec"]["scaleTargetRef"]
+        lws = groups.get(target.get("name")) if target.get("kind") == "LeaderWorkerSet" else None
+        if lws is None:
+            yield Finding("scaling", object_name(scaler), f"targets {target.get('kind')}/{target.get('name')}, "
+                                                         "which is not a LeaderWorkerSet of the release")
+        elif "replicas" in lws["spec"]:
+            yield Finding("scaling", object_name(scaler), f"{object_name(lws)} sets replicas too: Helm and the "
+                                                         "autoscaler would fight over them")
+
+
 FALSE_WORDS = frozenset({"0", "false", "False", "FALSE"})
 
 
@@ -329,4 +380,5 @@ def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     findings += check_fabric(pods + preflight, fabric_profile)
     findings += check_cache(objects, pods)
     findings += check_logging(pods)
+    findings += check_monitoring_and_scaling(objects, pods)
     return findings

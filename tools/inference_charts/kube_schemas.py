@@ -46,6 +46,12 @@ FastCheck = Callable[[Any], Any]
 #: Custom resources: (apiVersion, kind) -> schema file in schemas/crds/.
 CUSTOM_RESOURCES: dict[tuple[str, str], str] = {
     ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"): "leaderworkerset-v1.schema.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-v1.schema.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "podmonitor-v1.schema.json",
+    ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject-keda-v1alpha1.schema.json",
+    # Argo CD objects of examples/argocd (not emitted by the charts; validated by tests/test_gitops.py).
+    ("argoproj.io/v1alpha1", "Application"): "argocd-application-v1alpha1.schema.json",
+    ("argoproj.io/v1alpha1", "ApplicationSet"): "argocd-applicationset-v1alpha1.schema.json",
 }
 
 

@@ -172,3 +172,69 @@ def nim_matrix() -> list[MatrixCase]:
 
 def all_cases() -> list[MatrixCase]:
     return vllm_matrix() + vllm_indexed_job_matrix() + nim_matrix()
+
+
+#: Production knobs (fabric attachments, placement, identity, air gap, metrics, autoscaling, pre-pull),
+#: each a values patch; the tests assert each one's effect.
+PRODUCTION_KNOBS: dict[str, dict[str, Any]] = {
+    "rdma-sriov": {"fabric": {"rdma": {"resourceName": "openshift.io/mellanoxnics", "count": 2}}},
+    "multus": {"fabric": {"multus": {"networks": "net-attach/rdma-net", "interface": "net1"}}},
+    "placement": {"placement": {"gpuProduct": "NVIDIA-H100-80GB-HBM3", "schedulerName": "runai-scheduler",
+                                "priorityClassName": "inference-critical", "runtimeClassName": "nvidia",
+                                "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                               "whenUnsatisfiable": "DoNotSchedule"}]},
+                  "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
+    "non-root": {"securityContext": {"runAsUser": 1001, "runAsGroup": 1001, "fsGroup": 1001, "runAsNonRoot": True}},
+    "openshift": {"securityContext": {"openshift": True, "runAsNonRoot": True}},
+    "air-gapped": {"global": {"imageRegistry": "registry.corp.internal:5000", "imagePullSecrets": ["corp-registry"]}},
+    "service-monitor": {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}}},
+    "pod-monitor": {"metrics": {"podMonitor": {"enabled": True}}},
+    "hpa": {"autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 4, "targetWaitingRequests": 5}},
+    "keda": {"autoscaling": {"enabled": True, "kind": "keda", "maxReplicas": 3}},
+    "prepull": {"prepull": {"enabled": True}, "nodeSelector": {"pool": "gpu"}},
+    "subgroups": {"topology": {"podsPerGroup": 4, "tensorParallelSize": 8, "pipelineParallelSize": 4},
+                  "group": {"subGroupPolicy": {"subGroupSize": 2}}},
+    "nccl-debug": {"fabric": {"ncclDebug": "INFO", "ncclDebugSubsys": "INIT,NET"}},
+}
+
+
+@dataclass(frozen=True)
+class KnobCase:
+    case: Case
+    knob: str
+    fabric: str
+
+    @property
+    def chart(self) -> str:
+        return self.case.chart
+
+
+def _merge_values(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        merged[key] = _merge_values(merged[key], value) if isinstance(value, dict) and isinstance(
+            merged.get(key), dict) else value
+    return merged
+
+
+def production_matrix() -> list[KnobCase]:
+    """Every knob on both charts and every multi-node fabric, over a 2 x 8 TP8 x PP2 group."""
+    topology = TOPOLOGIES[1]
+    cases = []
+    for knob, patch in PRODUCTION_KNOBS.items():
+        for chart, fabric in itertools.product(("vllm-multinode", "nim-multinode"), MULTI_NODE_FABRICS):
+            shm = f"{16 * topology.gpus}Gi"
+            if chart == "vllm-multinode":
+                base = _values(topology, 1, fabric, "pvc", shm)
+            else:
+                base = _nim_values(topology, "values", "model-specific", 1, fabric, "pvc", shm, "LeaderWorkerSet")
+            values = _merge_values(base, patch)
+            if knob == "air-gapped":
+                offline: dict[str, Any] = {"offline": True}
+                if chart == "nim-multinode":
+                    offline["ngcApiKey"] = {"secretName": ""}  # no NGC key in an air-gapped cluster
+                values["model"] = _merge_values(values["model"], offline)
+            name = f"{chart.split('-')[0]}-{knob}-{fabric}"
+            cases.append(KnobCase(Case(chart=chart, values=values, release=f"p{len(cases)}", namespace="prod",
+                                       name=name), knob, fabric))
+    return cases

@@ -131,6 +131,15 @@ def hook_job_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
     return result
 
 
+def auxiliary_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
+    """Pods that serve nothing: hook pods and the pods of DaemonSets (the image pre-pull), one per node."""
+    daemons = [RuntimePod(f"{o['metadata']['name']}-node", o["metadata"].get("namespace", ""),
+                          o["spec"]["template"]["metadata"].get("labels", {}), o["spec"]["template"]["spec"],
+                          f"DaemonSet/{o['metadata']['name']}", 0, -1)
+               for o in objects if o.get("kind") == "DaemonSet"]
+    return hook_pods(objects) + daemons
+
+
 def hook_pods(objects: list[dict[str, Any]]) -> list[RuntimePod]:
     """Every pod a Helm hook runs: hook Pods (helm test) and the pods of hook Jobs."""
     pods = [RuntimePod(o["metadata"]["name"], o["metadata"].get("namespace", ""), o["metadata"].get("labels", {}),

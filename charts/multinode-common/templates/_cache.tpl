@@ -23,7 +23,7 @@ so every pod of a group sees the same files at the same path. cache.type chooses
 {{- else if eq $c.type "existingClaim" -}}
 - name: model-cache
   persistentVolumeClaim:
-    claimName: {{ $c.existingClaim.name }}
+    claimName: {{ $c.existingClaim.name | quote }}
 {{- else if eq $c.type "nfs" -}}
 - name: model-cache
   nfs:

@@ -54,6 +54,7 @@ metadata:
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mnc.labels" . | nindent 4 }}
+    app.kubernetes.io/component: pods
 spec:
   clusterIP: None
   # Workers resolve the leader before it is ready (it becomes ready only after they joined).

@@ -20,7 +20,9 @@ metadata:
     leaderworkerset.sigs.k8s.io/exclusive-topology: {{ $g.exclusiveTopology | quote }}
   {{- end }}
 spec:
+  {{- if not $v.autoscaling.enabled }}
   replicas: {{ $v.topology.replicas }}
+  {{- end }}
   startupPolicy: {{ $g.startupPolicy }}
   rolloutStrategy:
     type: RollingUpdate
@@ -32,6 +34,11 @@ spec:
   leaderWorkerTemplate:
     size: {{ $v.topology.podsPerGroup }}
     restartPolicy: {{ $g.restartPolicy }}
+    {{- if gt (int $g.subGroupPolicy.subGroupSize) 0 }}
+    subGroupPolicy:
+      subGroupPolicyType: {{ $g.subGroupPolicy.type }}
+      subGroupSize: {{ $g.subGroupPolicy.subGroupSize }}
+    {{- end }}
     leaderTemplate:
       {{- include "mnc.podTemplate" (dict "root" $root "role" "leader" "spec" .leader) | nindent 6 }}
     workerTemplate:

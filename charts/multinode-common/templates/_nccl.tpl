@@ -4,7 +4,8 @@ NCCL environment per fabric profile. Each profile is a fixed set of variables:
   roce        as infiniband, plus the RoCE v2 GID index (fabric.gidIndex)
   ethernet    TCP sockets only: IB transport disabled, socket transport forced
   nvlink      one node: no network transport, peer-to-peer over NVLink
-Variables in fabric.env replace the profile's value of the same name; names given in extraEnv are left
+The socket interface is fabric.multus.interface when a Multus secondary network carries NCCL's traffic,
+else fabric.socketInterface. Variables in fabric.env replace the profile's value of the same name; names given in extraEnv are left
 out here, so a user-given variable always wins and no name appears twice.
 */}}
 
@@ -12,24 +13,27 @@ out here, so a user-given variable always wins and no name appears twice.
 {{- define "mnc.ncclProfileEnv" -}}
 {{- $f := .Values.fabric -}}
 {{- $env := dict "NCCL_DEBUG" $f.ncclDebug -}}
+{{- with $f.ncclDebugSubsys }}{{ $_ := set $env "NCCL_DEBUG_SUBSYS" . }}{{ end -}}
+{{- $ifname := $f.socketInterface -}}
+{{- with $f.multus }}{{ with .interface }}{{ $ifname = . }}{{ end }}{{ end -}}
 {{- if eq $f.profile "infiniband" -}}
 {{- $_ := set $env "NCCL_IB_DISABLE" "0" -}}
 {{- $_ := set $env "NCCL_IB_HCA" $f.ibHca -}}
 {{- $_ := set $env "NCCL_NET_GDR_LEVEL" $f.gdrLevel -}}
-{{- $_ := set $env "NCCL_SOCKET_IFNAME" $f.socketInterface -}}
-{{- $_ := set $env "GLOO_SOCKET_IFNAME" $f.socketInterface -}}
+{{- $_ := set $env "NCCL_SOCKET_IFNAME" $ifname -}}
+{{- $_ := set $env "GLOO_SOCKET_IFNAME" $ifname -}}
 {{- else if eq $f.profile "roce" -}}
 {{- $_ := set $env "NCCL_IB_DISABLE" "0" -}}
 {{- $_ := set $env "NCCL_IB_HCA" $f.ibHca -}}
 {{- $_ := set $env "NCCL_IB_GID_INDEX" (toString $f.gidIndex) -}}
 {{- $_ := set $env "NCCL_NET_GDR_LEVEL" $f.gdrLevel -}}
-{{- $_ := set $env "NCCL_SOCKET_IFNAME" $f.socketInterface -}}
-{{- $_ := set $env "GLOO_SOCKET_IFNAME" $f.socketInterface -}}
+{{- $_ := set $env "NCCL_SOCKET_IFNAME" $ifname -}}
+{{- $_ := set $env "GLOO_SOCKET_IFNAME" $ifname -}}
 {{- else if eq $f.profile "ethernet" -}}
 {{- $_ := set $env "NCCL_IB_DISABLE" "1" -}}
 {{- $_ := set $env "NCCL_NET" "Socket" -}}
-{{- $_ := set $env "NCCL_SOCKET_IFNAME" $f.socketInterface -}}
-{{- $_ := set $env "GLOO_SOCKET_IFNAME" $f.socketInterface -}}
+{{- $_ := set $env "NCCL_SOCKET_IFNAME" $ifname -}}
+{{- $_ := set $env "GLOO_SOCKET_IFNAME" $ifname -}}
 {{- else if eq $f.profile "nvlink" -}}
 {{- $_ := set $env "NCCL_IB_DISABLE" "1" -}}
 {{- $_ := set $env "NCCL_P2P_LEVEL" "NVL" -}}

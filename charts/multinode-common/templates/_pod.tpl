@@ -14,10 +14,13 @@ and the library adds what every pod of a group needs: the image, POD_IP, Ray set
 extraEnv, GPUs and resources, /dev/shm, the model cache, probes, placement.
 */}}
 
-{{/* resources with the GPU count of topology.gpusPerPod in both requests and limits. */}}
+{{/* resources with the GPU count of topology.gpusPerPod (and the RDMA device on infiniband and roce) in both requests and limits. */}}
 {{- define "mnc.resources" -}}
 {{- $v := .Values -}}
 {{- $gpus := dict $v.topology.gpuResourceName (toString $v.topology.gpusPerPod) -}}
+{{- if and (include "mnc.usesRdma" .) $v.fabric.rdma.resourceName -}}
+{{- $_ := set $gpus $v.fabric.rdma.resourceName (toString $v.fabric.rdma.count) -}}
+{{- end -}}
 {{- $requests := merge (deepCopy ($v.resources.requests | default dict)) $gpus -}}
 {{- $limits := merge (deepCopy ($v.resources.limits | default dict)) $gpus -}}
 requests:
@@ -28,11 +31,8 @@ limits:
 
 {{- define "mnc.image" -}}
 {{- $i := .Values.image -}}
-{{- if $i.digest -}}
-{{- printf "%s@%s" $i.repository $i.digest -}}
-{{- else -}}
-{{- printf "%s:%s" $i.repository $i.tag -}}
-{{- end -}}
+{{- $ref := ternary (printf "%s@%s" $i.repository $i.digest) (printf "%s:%s" $i.repository $i.tag) (ne $i.digest "") -}}
+{{- include "mnc.registryImage" (dict "root" . "image" $ref) -}}
 {{- end -}}
 
 {{/* Takes (dict "root" $ "role" "leader"|"worker" "spec" <container dict>). */}}
@@ -78,6 +78,7 @@ limits:
   {{- end }}
   resources:
     {{- include "mnc.resources" $root | nindent 4 }}
+  {{- include "mnc.containerSecurityContext" $root | nindent 2 }}
   volumeMounts:
     {{- include "mnc.shmVolumeMount" $root | nindent 4 }}
     {{- include "mnc.cacheVolumeMount" $root | nindent 4 }}
@@ -104,39 +105,17 @@ metadata:
     {{- with $v.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-  {{- with $v.podAnnotations }}
-  annotations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+  {{- include "mnc.podAnnotations" $root | nindent 2 }}
 spec:
   {{- if eq .role "member" }}
   restartPolicy: OnFailure
   subdomain: {{ include "mnc.headlessServiceName" $root }}
   {{- end }}
   automountServiceAccountToken: false
-  {{- with $v.securityContext }}
-  securityContext:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.imagePullSecrets }}
-  imagePullSecrets:
-    {{- range . }}
-    - name: {{ . }}
-    {{- end }}
-  {{- end }}
+  {{- include "mnc.podSecurityContext" $root | nindent 2 }}
+  {{- include "mnc.imagePullSecrets" $root | nindent 2 }}
   terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
-  {{- with $v.nodeSelector }}
-  nodeSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.tolerations }}
-  tolerations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.affinity }}
-  affinity:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+  {{- include "mnc.podPlacement" $root | nindent 2 }}
   {{- with .spec.initContainers }}
   initContainers:
     {{- toYaml . | nindent 4 }}

@@ -118,39 +118,17 @@ spec:
         {{- with $v.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- with $v.podAnnotations }}
-      annotations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
+      {{- include "mnc.podAnnotations" . | nindent 6 }}
     spec:
       restartPolicy: Never
       subdomain: {{ include "mnc.preflightName" . }}
       automountServiceAccountToken: false
-      {{- with $v.securityContext }}
-      securityContext:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $v.imagePullSecrets }}
-      imagePullSecrets:
-        {{- range . }}
-        - name: {{ . }}
-        {{- end }}
-      {{- end }}
-      {{- with $v.nodeSelector }}
-      nodeSelector:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $v.tolerations }}
-      tolerations:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      {{- with $v.affinity }}
-      affinity:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
+      {{- include "mnc.podSecurityContext" . | nindent 6 }}
+      {{- include "mnc.imagePullSecrets" . | nindent 6 }}
+      {{- include "mnc.podPlacement" . | nindent 6 }}
       containers:
         - name: preflight
-          image: {{ (ternary (printf "%s:%s" $p.image.repository $p.image.tag) (include "mnc.image" .) (ne $p.image.repository "")) | quote }}
+          image: {{ (ternary (include "mnc.registryImage" (dict "root" . "image" (printf "%s:%s" $p.image.repository $p.image.tag))) (include "mnc.image" .) (ne $p.image.repository "")) | quote }}
           imagePullPolicy: {{ $v.image.pullPolicy }}
           command:
             - python3
@@ -164,6 +142,7 @@ spec:
               protocol: TCP
           resources:
             {{- include "mnc.resources" . | nindent 12 }}
+          {{- include "mnc.containerSecurityContext" . | nindent 10 }}
           volumeMounts:
             {{- include "mnc.shmVolumeMount" . | nindent 12 }}
       volumes:

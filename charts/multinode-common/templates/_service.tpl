@@ -20,6 +20,11 @@ leaderworkerset.sigs.k8s.io/worker-index: "0"
 {{- end }}
 {{- end -}}
 
+{{/* Marks the leader-only Service among the release's Services (a ServiceMonitor selects by it). */}}
+{{- define "mnc.apiServiceLabel" -}}
+app.kubernetes.io/component: api
+{{- end -}}
+
 {{- define "mnc.leaderService" -}}
 {{- $s := .Values.service -}}
 apiVersion: v1
@@ -29,6 +34,7 @@ metadata:
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "mnc.labels" . | nindent 4 }}
+    {{- include "mnc.apiServiceLabel" . | nindent 4 }}
   {{- with $s.annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
@@ -69,7 +75,7 @@ spec:
   tls:
     - hosts:
         - {{ $i.host | quote }}
-      secretName: {{ $i.tls.secretName }}
+      secretName: {{ $i.tls.secretName | quote }}
   {{- end }}
   rules:
     - {{- with $i.host }}

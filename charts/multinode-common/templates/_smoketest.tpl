@@ -75,15 +75,19 @@ metadata:
 spec:
   restartPolicy: Never
   automountServiceAccountToken: false
+  {{- include "mnc.imagePullSecrets" $root | nindent 2 }}
   securityContext:
     runAsNonRoot: true
+    {{- if not ($root.Values.securityContext | default dict).openshift }}
+    # The image's own user may be root; nobody is enough for two HTTP requests. OpenShift assigns one.
     runAsUser: 65534
     runAsGroup: 65534
+    {{- end }}
     seccompProfile:
       type: RuntimeDefault
   containers:
     - name: smoke-test
-      image: {{ printf "%s:%s" $t.image.repository $t.image.tag | quote }}
+      image: {{ include "mnc.registryImage" (dict "root" $root "image" (printf "%s:%s" $t.image.repository $t.image.tag)) | quote }}
       imagePullPolicy: IfNotPresent
       command:
         - python3

@@ -40,3 +40,30 @@ profile); the engine then splits the model over the group's GPUs.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Refuses a layout the model's shape cannot take, when the values carry that shape (topology.modelShape,
+written by `inference-charts plan`; 0 = unknown). The engine would refuse it too, but only at startup,
+after the whole group has been scheduled and the weights downloaded. Skipped when the layout comes from
+a NIM model profile (TP and PP 0).
+*/}}
+{{- define "mnc.validateModelShape" -}}
+{{- if include "mnc.layoutFromValues" . -}}
+{{- $t := .Values.topology -}}
+{{- $shape := $t.modelShape | default dict -}}
+{{- $tp := int $t.tensorParallelSize -}}
+{{- $pp := int $t.pipelineParallelSize -}}
+{{- $heads := int ($shape.attentionHeads | default 0) -}}
+{{- $kv := int ($shape.kvHeads | default 0) -}}
+{{- $layers := int ($shape.layers | default 0) -}}
+{{- if and (gt $heads 0) (gt $tp 0) (ne (mod $heads $tp) 0) -}}
+{{- fail (printf "topology.tensorParallelSize %d does not divide the model's %d attention heads (topology.modelShape.attentionHeads): every GPU of a tensor-parallel group must compute a whole number of heads; choose a divisor of %d" $tp $heads $heads) -}}
+{{- end -}}
+{{- if and (gt $kv 0) (gt $tp 0) (ne (mod $kv $tp) 0) (ne (mod $tp $kv) 0) -}}
+{{- fail (printf "topology.tensorParallelSize %d and the model's %d key/value heads (topology.modelShape.kvHeads) do not divide one another: vLLM splits the KV heads evenly over the group or copies each onto tensorParallelSize/kvHeads GPUs, and refuses anything else at startup" $tp $kv) -}}
+{{- end -}}
+{{- if and (gt $layers 0) (gt $pp $layers) -}}
+{{- fail (printf "topology.pipelineParallelSize %d exceeds the model's %d layers (topology.modelShape.layers): every pipeline stage needs at least one layer" $pp $layers) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -5,7 +5,9 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 
 {{- define "mnc.validate" -}}
 {{- include "mnc.validateTopology" . -}}
+{{- include "mnc.validateModelShape" . -}}
 {{- include "mnc.validateWorkload" . -}}
+{{- include "mnc.validateIntegration" . -}}
 {{- include "mnc.validateGroupPolicy" . -}}
 {{- include "mnc.validateFabric" . -}}
 {{- include "mnc.validateCache" . -}}
@@ -68,5 +70,36 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 {{- if .Values.group.exclusiveTopology -}}
 {{- fail "group.exclusiveTopology: the exclusive-topology annotation is read by the LeaderWorkerSet controller only; with workload.kind IndexedJob place the group with affinity instead" -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fabric attachments, subgroups, autoscaling and monitoring: combinations the schema cannot refuse. */}}
+{{- define "mnc.validateIntegration" -}}
+{{- $v := .Values -}}
+{{- if and $v.fabric.multus.interface (not $v.fabric.multus.networks) -}}
+{{- fail (printf "fabric.multus.interface: %q is the interface of a Multus secondary network, but fabric.multus.networks is empty; name the NetworkAttachmentDefinition(s) there" $v.fabric.multus.interface) -}}
+{{- end -}}
+{{- $sub := int $v.group.subGroupPolicy.subGroupSize -}}
+{{- if gt $sub 0 -}}
+{{- $size := int $v.topology.podsPerGroup -}}
+{{- $members := ternary (sub $size 1) $size (eq $v.group.subGroupPolicy.type "LeaderExcluded") -}}
+{{- if include "mnc.isIndexedJob" . -}}
+{{- fail "group.subGroupPolicy.subGroupSize: subgroups are a LeaderWorkerSet feature; workload.kind IndexedJob has none" -}}
+{{- end -}}
+{{- if or (gt $sub $size) (ne (mod $members $sub) 0) -}}
+{{- fail (printf "group.subGroupPolicy.subGroupSize: %d does not divide the %d pods it splits (podsPerGroup %d, type %s)" $sub $members $size $v.group.subGroupPolicy.type) -}}
+{{- end -}}
+{{- end -}}
+{{- $a := $v.autoscaling -}}
+{{- if $a.enabled -}}
+{{- if include "mnc.isIndexedJob" . -}}
+{{- fail "autoscaling.enabled: autoscaling scales LeaderWorkerSet groups through their scale subresource; workload.kind IndexedJob has none" -}}
+{{- end -}}
+{{- if gt (int $a.minReplicas) (int $a.maxReplicas) -}}
+{{- fail (printf "autoscaling.minReplicas %d is above autoscaling.maxReplicas %d" (int $a.minReplicas) (int $a.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.metrics.serviceMonitor.enabled $v.metrics.podMonitor.enabled -}}
+{{- fail "metrics.serviceMonitor.enabled and metrics.podMonitor.enabled: choose one, or Prometheus scrapes every leader twice" -}}
 {{- end -}}
 {{- end -}}

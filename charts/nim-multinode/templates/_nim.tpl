@@ -42,6 +42,14 @@ joins a worker to that head; `download-to-cache [-p profile]` fills the cache wi
 - name: NIM_SERVED_MODEL_NAME
   value: {{ . | quote }}
 {{- end }}
+{{- if $m.offline }}
+- name: NIM_DISABLE_MODEL_DOWNLOAD
+  value: "1"
+- name: HF_HUB_OFFLINE
+  value: "1"
+- name: TRANSFORMERS_OFFLINE
+  value: "1"
+{{- end }}
 {{- if gt (int $m.maxModelLen) 0 }}
 - name: NIM_MAX_MODEL_LEN
   value: {{ $m.maxModelLen | quote }}
@@ -62,15 +70,15 @@ joins a worker to that head; `download-to-cache [-p profile]` fills the cache wi
 - name: NGC_API_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ $m.ngcApiKey.secretName }}
-      key: {{ $m.ngcApiKey.secretKey }}
+      name: {{ $m.ngcApiKey.secretName | quote }}
+      key: {{ $m.ngcApiKey.secretKey | quote }}
 {{- end }}
 {{- if $m.hfToken.secretName }}
 - name: HF_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ $m.hfToken.secretName }}
-      key: {{ $m.hfToken.secretKey }}
+      name: {{ $m.hfToken.secretName | quote }}
+      key: {{ $m.hfToken.secretKey | quote }}
 {{- end }}
 {{- end -}}
 

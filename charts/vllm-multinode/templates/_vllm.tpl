@@ -46,8 +46,8 @@ the multinode-common library.
 - name: HF_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ $m.hfToken.secretName }}
-      key: {{ $m.hfToken.secretKey }}
+      name: {{ $m.hfToken.secretName | quote }}
+      key: {{ $m.hfToken.secretKey | quote }}
 {{- end }}
 {{- if $m.offline }}
 - name: HF_HUB_OFFLINE

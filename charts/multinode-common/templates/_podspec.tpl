@@ -1,0 +1,117 @@
+{{/*
+Pod-level pieces shared by every pod the charts run with the group's placement (the serving group, the
+preflight, the image pre-pull): image references, pull secrets, identity, placement, annotations.
+*/}}
+
+{{/*
+An image reference with global.imageRegistry applied: the registry part of the reference (the first
+path component when it holds a '.' or ':' or is localhost) is replaced, or the registry is prefixed to
+a Docker Hub name. Takes (dict "root" $ "image" "repo/name:tag").
+*/}}
+{{- define "mnc.registryImage" -}}
+{{- $registry := "" -}}
+{{- with .root.Values.global }}{{ $registry = .imageRegistry | default "" }}{{ end -}}
+{{- if not $registry -}}
+{{- .image -}}
+{{- else -}}
+{{- $parts := splitList "/" .image -}}
+{{- $first := first $parts -}}
+{{- if and (gt (len $parts) 1) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- printf "%s/%s" (trimSuffix "/" $registry) (join "/" (rest $parts)) -}}
+{{- else -}}
+{{- printf "%s/%s" (trimSuffix "/" $registry) .image -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* imagePullSecrets: the chart's and global.imagePullSecrets, each name once. */}}
+{{- define "mnc.imagePullSecrets" -}}
+{{- $names := .Values.imagePullSecrets | default list -}}
+{{- with .Values.global }}{{ $names = concat $names (.imagePullSecrets | default list) }}{{ end -}}
+{{- with uniq $names }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod securityContext from securityContext; openshift leaves the IDs to the SCC. */}}
+{{- define "mnc.podSecurityContext" -}}
+{{- $s := .Values.securityContext | default dict -}}
+{{- $out := dict -}}
+{{- if not $s.openshift -}}
+{{- range $key := list "runAsUser" "runAsGroup" "fsGroup" -}}
+{{- if not (kindIs "invalid" (index $s $key)) }}{{ $_ := set $out $key (index $s $key) }}{{ end -}}
+{{- end -}}
+{{- if hasKey $out "fsGroup" }}{{ $_ := set $out "fsGroupChangePolicy" "OnRootMismatch" }}{{ end -}}
+{{- end -}}
+{{- if $s.runAsNonRoot }}{{ $_ := set $out "runAsNonRoot" true }}{{ end -}}
+{{- with $out }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* nodeSelector with placement.gpuProduct added. */}}
+{{- define "mnc.nodeSelector" -}}
+{{- $selector := deepCopy (.Values.nodeSelector | default dict) -}}
+{{- with .Values.placement }}{{ with .gpuProduct }}{{ $_ := set $selector "nvidia.com/gpu.product" . }}{{ end }}{{ end -}}
+{{- with $selector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Scheduling of a group-shaped pod: node selector, tolerations, affinity, scheduler, priority, runtime, spread. */}}
+{{- define "mnc.podPlacement" -}}
+{{- $v := .Values -}}
+{{- $p := $v.placement | default dict -}}
+{{- include "mnc.nodeSelector" . }}
+{{- with $v.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $p.schedulerName }}
+schedulerName: {{ . | quote }}
+{{- end }}
+{{- with $p.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+{{- with $p.runtimeClassName }}
+runtimeClassName: {{ . | quote }}
+{{- end }}
+{{- with $p.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations: podAnnotations and the Multus network attachment. */}}
+{{- define "mnc.podAnnotations" -}}
+{{- $annotations := deepCopy (.Values.podAnnotations | default dict) -}}
+{{- with .Values.fabric.multus }}{{ with .networks }}{{ $_ := set $annotations "k8s.v1.cni.cncf.io/networks" . }}{{ end }}{{ end -}}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* True (non-empty) when the fabric uses RDMA (infiniband, roce). */}}
+{{- define "mnc.usesRdma" -}}
+{{- if has .Values.fabric.profile (list "infiniband" "roce") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The engine containers' securityContext: IPC_LOCK on RDMA profiles (fabric.rdma.ipcLock). */}}
+{{- define "mnc.containerSecurityContext" -}}
+{{- if and (include "mnc.usesRdma" .) .Values.fabric.rdma.ipcLock }}
+securityContext:
+  capabilities:
+    add:
+      - IPC_LOCK
+{{- end }}
+{{- end -}}
