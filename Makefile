@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: render test lint gen gen-check helm-clis bench check-examples clean
+.PHONY: render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,38 @@ check-examples: $(STAMP)
 
 ## Everything CI runs: lint, generated files in sync, examples, the pytest suite (matrix, bad values,
 ## each Helm CLI).
-test: $(STAMP) helm-clis lint gen-check check-examples
+test: $(STAMP) helm-clis lint gen-check check-examples ct-lint
 	$(BIN)/python -m pytest -q
 
-## Throughput of full validation against naive per-object kubernetes_validate.validate.
+## chart-testing lint with ci/ct.yaml: `ct lint` when ct is installed, else the same steps without it
+## (yamale, yamllint, helm dependency build + helm lint --strict per ci/*-values.yaml, version bump).
+## The engine charts' dependencies are built first: ct builds charts in name order, the umbrella
+## (multinode-inference) before the engine charts it packs.
+ct-lint: $(STAMP) helm-clis
+	@if command -v ct >/dev/null 2>&1; then \
+	  for c in vllm-multinode nim-multinode; do helm dependency build charts/$$c >/dev/null || exit 1; done; \
+	  ct lint --config ci/ct.yaml; \
+	else \
+	  $(BIN)/python -m inference_charts.ctlint --config ci/ct.yaml; \
+	fi
+
+## dist/<chart>-<version>.tgz for the engine charts and the umbrella, dependencies built in.
+package: $(STAMP) helm-clis
+	$(BIN)/python -m inference_charts.package --destination dist
+
+## Throughput of full validation against naive per-object kubernetes_validate.validate, then the
+## group-formation figures (rendered groups on real Ray across network namespaces; root only, else
+## the section says why it is skipped).
 bench: $(STAMP)
 	$(BIN)/python -m inference_charts.bench
+
+## The group-formation figures alone.
+bench-group: $(STAMP)
+	$(BIN)/python -m inference_charts.podsim.bench
+
+## The Ray group integration suite alone (also part of `make test`; needs root and `ip netns`).
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
 
 clean:
 	rm -rf $(VENV) .tools .cache charts/*/charts dist

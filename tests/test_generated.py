@@ -12,7 +12,7 @@ from inference_charts import generate, paths
 from inference_charts.schema_bundle import bundle, defaults
 
 
-@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+@pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)
 def test_generated_files_are_up_to_date(chart: str) -> None:
     for path, content in generate.expected_files(chart).items():
         assert path.read_text() == content, f"{path} is out of date: run `make gen`"
@@ -20,7 +20,7 @@ def test_generated_files_are_up_to_date(chart: str) -> None:
 
 
 def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
-    for chart in paths.ENGINE_CHARTS:
+    for chart in paths.GENERATED_CHARTS:
         (tmp_path / chart).mkdir()
         for name in ("values.schema.json", "values.yaml", "README.md"):
             (tmp_path / chart / name).write_text((paths.chart_dir(chart) / name).read_text())
@@ -35,7 +35,7 @@ def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
     assert generate.generate_all(write=False) == [tmp_path / "README.md", edited]
 
 
-@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+@pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)
 def test_bundled_schema_is_self_contained_draft_07(chart: str) -> None:
     text = (paths.chart_dir(chart) / "values.schema.json").read_text()
     schema = json.loads(text)
@@ -44,14 +44,14 @@ def test_bundled_schema_is_self_contained_draft_07(chart: str) -> None:
     jsonschema.Draft7Validator.check_schema(schema)
 
 
-@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+@pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)
 def test_schema_accepts_subchart_keys_and_rejects_unknown(chart: str) -> None:
     validator = jsonschema.Draft7Validator(bundle(chart))
     assert validator.is_valid({"global": {"imageRegistry": "r.example.com"}, "enabled": False})
     assert not validator.is_valid({"enabledd": True})
 
 
-@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+@pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)
 def test_values_yaml_holds_the_schema_defaults(chart: str) -> None:
     schema = bundle(chart)
     values = yaml.safe_load((paths.chart_dir(chart) / "values.yaml").read_text())
@@ -69,7 +69,7 @@ def _leaf_keys(schema: dict, prefix: str = "") -> list[str]:
     return keys
 
 
-@pytest.mark.parametrize("chart", paths.ENGINE_CHARTS)
+@pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)
 def test_every_value_is_documented(chart: str) -> None:
     schema = bundle(chart)
     readme = (paths.chart_dir(chart) / "README.md").read_text()

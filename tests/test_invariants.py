@@ -122,7 +122,7 @@ def test_cache_mounted_differently_is_caught(objects) -> None:
     broken = _broken(objects)
     for mount in _container(broken, "worker")["volumeMounts"]:
         if mount["name"] == "model-cache":
-            mount["mountPath"] = "/models"
+            mount["mountPath"] = "/elsewhere"
     assert any("different model caches" in f for f in _findings(broken))
 
 
@@ -222,7 +222,8 @@ def test_service_selecting_the_test_pod_is_caught(job_objects) -> None:
     broken = _broken(job_objects)
     headless = next(s for s in broken if s["kind"] == "Service" and s["spec"].get("clusterIP") == "None")
     del headless["spec"]["selector"]["app.kubernetes.io/component"]
-    assert any("selects deepseek-r1-job-nim-multinode-smoke-test, a pod that serves nothing" in f for f in _findings(broken))
+    wanted = "selects deepseek-r1-job-nim-multinode-smoke-test, a pod that serves nothing"
+    assert any(wanted in f for f in _findings(broken))
 
 
 EXAMPLES_DIR = Path(__file__).parents[1] / "examples"

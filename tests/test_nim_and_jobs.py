@@ -77,7 +77,8 @@ def test_nim_credentials_and_model_source(m: MatrixCase, evaluated) -> None:
             mounts = [mt["mountPath"] for mt in container["volumeMounts"] if mt["name"] == "model-cache"]
             assert mounts == ["/opt/nim/.cache"]
         assert pod.spec["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
-                                               "fsGroupChangePolicy": "OnRootMismatch", "runAsNonRoot": True}
+                                               "fsGroupChangePolicy": "OnRootMismatch", "runAsNonRoot": True,
+                                               "seccompProfile": {"type": "RuntimeDefault"}}
         assert pod.spec["imagePullSecrets"] == [{"name": "ngc-secret"}]
 
 

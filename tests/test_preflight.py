@@ -79,7 +79,7 @@ def test_preflight_hook_has_the_group_shape(m: MatrixCase, harness: Harness) -> 
 def test_preflight_only_renders_the_check_alone(m: MatrixCase, harness: Harness) -> None:
     result = harness.evaluate(_with_preflight(m, only=True, onUpgrade=True))
     assert result.ok, "\n".join(result.problems())
-    assert sorted(o["kind"] for o in result.objects) == ["Job", "Service"]
+    assert sorted(o["kind"] for o in result.objects) == ["Job", "NetworkPolicy", "Service"]
     assert all(runtime.is_hook(o) for o in result.objects)
     assert _preflight_job(result.objects)["metadata"]["annotations"][HOOK] == "pre-install,pre-upgrade"
 

@@ -36,7 +36,8 @@ def test_rdma_devices_and_ipc_lock_follow_the_profile(k: KnobCase, evaluated_cas
         resource, count = "openshift.io/mellanoxnics", "2"
     for pod, container in _engine_containers(evaluated_case(k.case).objects):
         limits, requests = container["resources"]["limits"], container["resources"]["requests"]
-        capabilities = container.get("securityContext", {}).get("capabilities", {}).get("add", [])
+        capabilities = container["securityContext"]["capabilities"].get("add", [])
+        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
         if k.fabric in RDMA_PROFILES:
             assert limits[resource] == requests[resource] == count, pod.name
             assert capabilities == ["IPC_LOCK"], pod.name
@@ -85,11 +86,12 @@ def test_identity(k: KnobCase, evaluated_case) -> None:
     for template in _pod_templates(objects):
         context = template["spec"]["securityContext"]
         if k.knob == "openshift":
-            assert context == {"runAsNonRoot": True}
+            assert context == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
             assert "runAsUser" not in smoke and smoke["runAsNonRoot"] is True
         else:
             assert context == {"runAsUser": 1001, "runAsGroup": 1001, "fsGroup": 1001,
-                               "fsGroupChangePolicy": "OnRootMismatch", "runAsNonRoot": True}
+                               "fsGroupChangePolicy": "OnRootMismatch", "runAsNonRoot": True,
+                               "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 @pytest.mark.parametrize("k", [c for c in CASES if c.knob == "air-gapped"], ids=lambda k: k.case.name)

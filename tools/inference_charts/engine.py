@@ -39,17 +39,24 @@ class Rendered:
 
     objects: list[Manifest]
     notes: str
+    #: The template each object came from (chart/templates/x.yaml, chart/charts/sub/templates/x.yaml).
+    sources: tuple[str, ...] = ()
 
 
 def parse_manifests(documents: Mapping[str, str]) -> Rendered:
     objects: list[Manifest] = []
+    sources: list[str] = []
     notes = ""
     for template, text in documents.items():
         if template.endswith("NOTES.txt"):
-            notes = text
+            # The top chart's notes; a subchart's (chart/charts/sub/templates/NOTES.txt) is not shown.
+            if "/charts/" not in template:
+                notes = text
             continue
-        objects.extend(doc for doc in yaml.load_all(text, Loader=_LOADER) if doc)
-    return Rendered(objects=objects, notes=notes)
+        parsed = [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc]
+        objects.extend(parsed)
+        sources.extend([template] * len(parsed))
+    return Rendered(objects=objects, notes=notes, sources=tuple(sources))
 
 
 class Renderer(Protocol):
@@ -58,19 +65,49 @@ class Renderer(Protocol):
     def render(self, chart: str, values: Mapping[str, Any], release: str, namespace: str) -> Rendered: ...
 
 
+def _fingerprint(folders: list[Path]) -> float:
+    return max(p.stat().st_mtime for folder in folders for p in folder.rglob("*") if p.is_file())
+
+
 def _library_fingerprint() -> float:
-    return max(p.stat().st_mtime for p in paths.LIBRARY_CHART.rglob("*") if p.is_file())
+    return _fingerprint([paths.LIBRARY_CHART])
+
+
+def drop_stale_lock(chart: str) -> None:
+    """Removes a Chart.lock that pins a file:// dependency to a version the dependency no longer has
+    (after a version bump), so that ``helm dependency build`` resolves it again instead of failing."""
+    lock_file = paths.chart_dir(chart) / "Chart.lock"
+    if not lock_file.exists():
+        return
+    lock = yaml.safe_load(lock_file.read_text()) or {}
+    for dependency in lock.get("dependencies") or []:
+        repository = str(dependency.get("repository", ""))
+        if repository.startswith("file://"):
+            target = (paths.chart_dir(chart) / repository.removeprefix("file://") / "Chart.yaml").resolve()
+            current = yaml.safe_load(target.read_text()).get("version") if target.exists() else None
+            if current != dependency.get("version"):
+                lock_file.unlink()
+                return
 
 
 @functools.cache
 def _built_dependencies(chart: str, fingerprint: float) -> None:
-    """Packs the library chart into the engine chart's charts/ folder (``helm dependency build``)."""
+    """Packs the chart's dependencies into its charts/ folder (``helm dependency build``): the library
+    into an engine chart, the engine charts (each with its library) into the umbrella chart."""
+    drop_stale_lock(chart)
     helm_python.dependency_build(paths.chart_dir(chart))
 
 
 def prepare(chart: str) -> Path:
-    """The chart's directory, its library dependency built from the current library sources."""
-    _built_dependencies(chart, _library_fingerprint())
+    """The chart's directory, its dependencies built from the current sources: the library for an
+    engine chart; for the umbrella chart, each engine chart (prepared first) with its library."""
+    if chart == paths.UMBRELLA_CHART:
+        for engine in paths.ENGINE_CHARTS:
+            prepare(engine)
+        engines = [paths.chart_dir(engine) for engine in paths.ENGINE_CHARTS]
+        _built_dependencies(chart, _fingerprint([paths.LIBRARY_CHART, *engines]))
+    else:
+        _built_dependencies(chart, _library_fingerprint())
     return paths.chart_dir(chart)
 
 
@@ -83,6 +120,10 @@ class EmbeddedHelm:
         self._charts: dict[str, helm_python.Chart] = {}
 
     def chart(self, chart: str) -> helm_python.Chart:
+        if chart == paths.UMBRELLA_CHART:
+            # Rendering drops the subcharts whose condition is false from the loaded chart itself, so a
+            # chart with conditional dependencies is loaded afresh for every use (about 5 ms).
+            return helm_python.Chart.load(prepare(chart))
         if chart not in self._charts:
             self._charts[chart] = helm_python.Chart.load(prepare(chart))
         return self._charts[chart]

@@ -1,5 +1,5 @@
-"""Generated files: each engine chart's values.schema.json, values.yaml and the values table in its
-README.md, all from the schema sources in schemas/values/."""
+"""Generated files: each engine chart's and the umbrella chart's values.schema.json, values.yaml and the
+values table in its README.md, all from the schema sources in schemas/values/."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def generate_all(write: bool) -> list[Path]:
     """Files whose content differs from what the schema sources give; written when ``write``."""
     stale = []
     expected = {ROOT_README: expected_root_readme()}
-    for chart in paths.ENGINE_CHARTS:
+    for chart in paths.GENERATED_CHARTS:
         expected.update(expected_files(chart))
     for path, content in expected.items():
         if not path.exists() or path.read_text() != content:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import invariants, kube_schemas
+from . import invariants, kube_schemas, paths, umbrella
 from .cases import Case
 from .engine import EmbeddedHelm, Renderer, RenderError
 from .invariants import Finding
@@ -52,5 +52,8 @@ class Harness:
         result.objects, result.notes = rendered.objects, rendered.notes
         result.values = self.embedded.effective_values(case.chart, case.values)
         result.schema_errors = kube_schemas.validate(rendered.objects, self.kubernetes_versions)
-        result.findings = invariants.check(rendered.objects, result.values["fabric"]["profile"])
+        if case.chart == paths.UMBRELLA_CHART:
+            result.findings = umbrella.findings(rendered, result.values)
+        else:
+            result.findings = invariants.check(rendered.objects, result.values["fabric"]["profile"])
         return result

@@ -236,7 +236,7 @@ def check_shared_memory(pods: list[RuntimePod]) -> Iterator[Finding]:
     for pod in pods:
         shm_volumes = {
             volume["name"] for volume in pod.spec.get("volumes", [])
-            if volume.get("emptyDir", {}).get("medium") == "Memory" and volume["emptyDir"].get("sizeLimit")
+            if (volume.get("emptyDir") or {}).get("medium") == "Memory" and volume["emptyDir"].get("sizeLimit")
         }
         for container in pod.containers:
             mounted = any(m["mountPath"] == "/dev/shm" and m["name"] in shm_volumes

@@ -15,6 +15,15 @@ HELM_CLI_DIR = REPO_ROOT / ".tools" / "helm"
 
 #: Engine charts, each with a values schema source of the same name in schemas/values/.
 ENGINE_CHARTS = ("vllm-multinode", "nim-multinode")
+#: The umbrella chart: depends on every engine chart (file://, with a condition each), shares settings
+#: through Helm's global values; its values schema source is schemas/values/multinode-inference.schema.json.
+UMBRELLA_CHART = "multinode-inference"
+#: Charts whose values.schema.json, values.yaml and README values table `inference-charts gen` writes.
+GENERATED_CHARTS = (*ENGINE_CHARTS, UMBRELLA_CHART)
+#: Every chart under charts/, in dependency order (the library first, the umbrella last).
+ALL_CHARTS = ("multinode-common", *GENERATED_CHARTS)
+CI_DIR = REPO_ROOT / "ci"
+DIST_DIR = REPO_ROOT / "dist"
 
 
 def chart_dir(chart: str) -> Path:

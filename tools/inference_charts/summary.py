@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from . import runtime
+from typing import Any
+
+from . import paths, runtime, umbrella
 from .harness import Result
 from .invariants import FABRIC_CONTRACTS, env_values, gpu_count, parallel_layout, pods_by_group
 from .kube_schemas import SUPPORTED_KUBERNETES
 
 
-def _cache_line(result: Result, pods: list[runtime.RuntimePod]) -> str:
-    cache = result.values["cache"]
+def _cache_line(result: Result, cache: dict[str, Any]) -> str:
     where = f"at {cache['mountPath']} on every pod"
     kind = cache["type"]
     if kind == "pvc":
@@ -44,8 +45,20 @@ def _exposure_lines(result: Result, pods: list[runtime.RuntimePod]) -> list[str]
     return lines or ["nothing"]
 
 
+def _engine_values(result: Result) -> Any:
+    """The values that describe the group: the chart's own, or, for the umbrella, the first enabled
+    engine's with the umbrella's globals folded in (the summary describes one engine's groups)."""
+    if result.case.chart != paths.UMBRELLA_CHART:
+        return result.values
+    engines = umbrella.enabled_engines(result.values)
+    if not engines:
+        return result.values
+    return {section: umbrella.effective_section(result.values, engines[0], section)
+            for section in ("fabric", "cache", "sharedMemory")}
+
+
 def render_summary(result: Result) -> str:
-    case, values = result.case, result.values
+    case, values = result.case, _engine_values(result)
     pods = runtime.pods(result.objects)
     groups = pods_by_group(pods)
     lines = [f"{case.release}: {case.chart} in namespace {case.namespace} ({result.renderer})"]
@@ -74,11 +87,11 @@ def render_summary(result: Result) -> str:
             tensor, pipeline = layout
             across = "Ray across pods" if len(first_group) > 1 else "one pod, no Ray"
             add("parallel", f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group ({across})")
-        profile = values["fabric"]["profile"]
+        profile = values.get("fabric", {}).get("profile", "")
         env = env_values(leader.containers[0])
         shown = sorted(set(FABRIC_CONTRACTS[profile].required) | {"NCCL_DEBUG"}) if profile in FABRIC_CONTRACTS else []
         add("fabric", f"{profile}: " + " ".join(f"{n}={env.get(n)}" for n in shown if n in env))
-        add("cache", _cache_line(result, pods))
+        add("cache", _cache_line(result, values["cache"]))
         add("shm", f"{values['sharedMemory']['sizeLimit']} memory-backed /dev/shm on every pod")
     exposure = _exposure_lines(result, pods)
     add("exposed", exposure[0])

@@ -37,10 +37,12 @@ so every pod of a group sees the same files at the same path. cache.type chooses
     type: {{ $c.hostPath.type }}
 {{- else if eq $c.type "emptyDir" -}}
 - name: model-cache
+  {{- with $c.emptyDir.sizeLimit }}
   emptyDir:
-    {{- with $c.emptyDir.sizeLimit }}
     sizeLimit: {{ . | quote }}
-    {{- end }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
 {{- else if ne $c.type "perPodClaim" -}}
 {{- fail (printf "cache.type: unknown cache type %q; choose one of pvc, existingClaim, nfs, hostPath, emptyDir, perPodClaim" $c.type) }}
 {{- end }}

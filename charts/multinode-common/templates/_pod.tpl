@@ -52,6 +52,9 @@ limits:
   {{- end }}
   env:
     {{- include "mnc.podIPEnv" $root | nindent 4 }}
+    {{- with include "mnc.homeEnv" $root }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- if $multiPod }}
     {{- include "mnc.rayEnv" (dict "root" $root "role" .role) | nindent 4 }}
     {{- end }}
@@ -78,10 +81,13 @@ limits:
   {{- end }}
   resources:
     {{- include "mnc.resources" $root | nindent 4 }}
-  {{- include "mnc.containerSecurityContext" $root | nindent 2 }}
+  {{- include "mnc.containerSecurityContext" (dict "root" $root "engine" true) | nindent 2 }}
   volumeMounts:
     {{- include "mnc.shmVolumeMount" $root | nindent 4 }}
     {{- include "mnc.cacheVolumeMount" $root | nindent 4 }}
+    {{- with include "mnc.writableMounts" $root }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- with $v.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -111,7 +117,7 @@ spec:
   restartPolicy: OnFailure
   subdomain: {{ include "mnc.headlessServiceName" $root }}
   {{- end }}
-  automountServiceAccountToken: false
+  {{- include "mnc.automountToken" $root | nindent 2 }}
   {{- include "mnc.podSecurityContext" $root | nindent 2 }}
   {{- include "mnc.imagePullSecrets" $root | nindent 2 }}
   terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
@@ -125,6 +131,9 @@ spec:
   volumes:
     {{- include "mnc.shmVolume" $root | nindent 4 }}
     {{- with include "mnc.cacheVolume" $root }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with include "mnc.writableVolumes" $root }}
     {{- . | nindent 4 }}
     {{- end }}
     {{- with $v.extraVolumes }}

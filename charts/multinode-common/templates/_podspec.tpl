@@ -36,10 +36,13 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
-{{/* The pod securityContext from securityContext; openshift leaves the IDs to the SCC. */}}
+{{/*
+The pod securityContext from securityContext, Pod Security Standards "restricted": seccomp
+RuntimeDefault always, runAsNonRoot unless turned off; openshift leaves the IDs to the SCC.
+*/}}
 {{- define "mnc.podSecurityContext" -}}
 {{- $s := .Values.securityContext | default dict -}}
-{{- $out := dict -}}
+{{- $out := dict "seccompProfile" (dict "type" "RuntimeDefault") -}}
 {{- if not $s.openshift -}}
 {{- range $key := list "runAsUser" "runAsGroup" "fsGroup" -}}
 {{- if not (kindIs "invalid" (index $s $key)) }}{{ $_ := set $out $key (index $s $key) }}{{ end -}}
@@ -106,12 +109,56 @@ annotations:
 {{- if has .Values.fabric.profile (list "infiniband" "roce") -}}true{{- end -}}
 {{- end -}}
 
-{{/* The engine containers' securityContext: IPC_LOCK on RDMA profiles (fabric.rdma.ipcLock). */}}
+{{/*
+A container's securityContext: no privilege escalation, every capability dropped, a read-only root
+filesystem (securityContext.readOnlyRootFilesystem). Engine containers on RDMA profiles get IPC_LOCK
+back (fabric.rdma.ipcLock): RDMA pins memory. Takes (dict "root" $ "engine" bool).
+*/}}
 {{- define "mnc.containerSecurityContext" -}}
-{{- if and (include "mnc.usesRdma" .) .Values.fabric.rdma.ipcLock }}
+{{- $v := .root.Values -}}
+{{- $s := $v.securityContext | default dict -}}
 securityContext:
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: {{ $s.readOnlyRootFilesystem | default false }}
   capabilities:
+    drop:
+      - ALL
+    {{- if and .engine (include "mnc.usesRdma" .root) $v.fabric.rdma.ipcLock }}
     add:
       - IPC_LOCK
+    {{- end }}
+{{- end -}}
+
+{{/* emptyDir volumes for securityContext.writableDirs (only with a read-only root filesystem). */}}
+{{- define "mnc.writableVolumes" -}}
+{{- $s := .Values.securityContext | default dict -}}
+{{- if $s.readOnlyRootFilesystem -}}
+{{- range $i, $dir := $s.writableDirs }}
+- name: {{ printf "writable-%d" $i }}
+  emptyDir: {}
 {{- end }}
+{{- end -}}
+{{- end -}}
+
+{{- define "mnc.writableMounts" -}}
+{{- $s := .Values.securityContext | default dict -}}
+{{- if $s.readOnlyRootFilesystem -}}
+{{- range $i, $dir := $s.writableDirs }}
+- name: {{ printf "writable-%d" $i }}
+  mountPath: {{ $dir | quote }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* HOME inside a writable directory, for the caches engines and libraries keep under ~. */}}
+{{- define "mnc.homeEnv" -}}
+{{- $s := .Values.securityContext | default dict -}}
+{{- if and $s.readOnlyRootFilesystem $s.writableDirs -}}
+- name: HOME
+  value: {{ printf "%s/home" (trimSuffix "/" (first $s.writableDirs)) | quote }}
+{{- end -}}
+{{- end -}}
+
+{{- define "mnc.automountToken" -}}
+automountServiceAccountToken: {{ (.Values.securityContext | default dict).automountServiceAccountToken | default false }}
 {{- end -}}

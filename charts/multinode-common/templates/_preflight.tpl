@@ -15,6 +15,7 @@ preflight off in the Application's values once the group is up.
 
 {{/* True (non-empty) unless preflight.only: whether the serving objects are rendered. */}}
 {{- define "mnc.servingEnabled" -}}
+{{- include "mnc.applyGlobals" . -}}
 {{- if not (and .Values.preflight .Values.preflight.only) -}}true{{- end -}}
 {{- end -}}
 
@@ -122,7 +123,7 @@ spec:
     spec:
       restartPolicy: Never
       subdomain: {{ include "mnc.preflightName" . }}
-      automountServiceAccountToken: false
+      {{- include "mnc.automountToken" . | nindent 6 }}
       {{- include "mnc.podSecurityContext" . | nindent 6 }}
       {{- include "mnc.imagePullSecrets" . | nindent 6 }}
       {{- include "mnc.podPlacement" . | nindent 6 }}
@@ -136,22 +137,34 @@ spec:
             - {{ include "mnc.preflightScript" . | quote }}
           env:
             {{- include "mnc.preflightEnv" . | nindent 12 }}
+            {{- with include "mnc.homeEnv" . }}
+            {{- . | nindent 12 }}
+            {{- end }}
           ports:
             - name: rendezvous
               containerPort: {{ $p.port }}
               protocol: TCP
           resources:
             {{- include "mnc.resources" . | nindent 12 }}
-          {{- include "mnc.containerSecurityContext" . | nindent 10 }}
+          {{- include "mnc.containerSecurityContext" (dict "root" . "engine" true) | nindent 10 }}
           volumeMounts:
             {{- include "mnc.shmVolumeMount" . | nindent 12 }}
+            {{- with include "mnc.writableMounts" . }}
+            {{- . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "mnc.shmVolume" . | nindent 8 }}
+        {{- with include "mnc.writableVolumes" . }}
+        {{- . | nindent 8 }}
+        {{- end }}
 {{- end -}}
 
 {{- define "mnc.preflight" -}}
+{{- include "mnc.applyGlobals" . -}}
 {{- if .Values.preflight.enabled -}}
 {{ include "mnc.preflightService" . }}
+---
+{{ include "mnc.preflightNetworkPolicy" . }}
 ---
 {{ include "mnc.preflightJob" . }}
 {{- else if .Values.preflight.only -}}

@@ -28,6 +28,7 @@ spec:
         app.kubernetes.io/component: prepull
     spec:
       automountServiceAccountToken: false
+      {{- include "mnc.podSecurityContext" . | nindent 6 }}
       {{- include "mnc.imagePullSecrets" . | nindent 6 }}
       {{- include "mnc.nodeSelector" . | nindent 6 }}
       {{- with $v.tolerations }}
@@ -47,6 +48,7 @@ spec:
             - sh
             - -c
             - "true"
+          {{- include "mnc.containerSecurityContext" (dict "root" . "engine" false) | nindent 10 }}
           resources:
             requests:
               cpu: 10m
@@ -56,6 +58,7 @@ spec:
       containers:
         - name: hold
           image: {{ include "mnc.registryImage" (dict "root" . "image" (printf "%s:%s" $p.pauseImage.repository $p.pauseImage.tag)) | quote }}
+          {{- include "mnc.containerSecurityContext" (dict "root" . "engine" false) | nindent 10 }}
           resources:
             requests:
               cpu: 1m

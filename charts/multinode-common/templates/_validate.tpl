@@ -4,6 +4,7 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 */}}
 
 {{- define "mnc.validate" -}}
+{{- include "mnc.applyGlobals" . -}}
 {{- include "mnc.validateTopology" . -}}
 {{- include "mnc.validateModelShape" . -}}
 {{- include "mnc.validateWorkload" . -}}
@@ -78,6 +79,12 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 {{- $v := .Values -}}
 {{- if and $v.fabric.multus.interface (not $v.fabric.multus.networks) -}}
 {{- fail (printf "fabric.multus.interface: %q is the interface of a Multus secondary network, but fabric.multus.networks is empty; name the NetworkAttachmentDefinition(s) there" $v.fabric.multus.interface) -}}
+{{- end -}}
+{{- if eq (int $v.server.port) (int $v.ray.port) -}}
+{{- fail (printf "server.port %d is ray.port: the API port would expose the Ray head (GCS) through the leader Service; choose another port" (int $v.server.port)) -}}
+{{- end -}}
+{{- if and $v.preflight.enabled (eq (int $v.server.port) (int $v.preflight.port)) -}}
+{{- fail (printf "server.port %d is preflight.port, the torch rendezvous port of the preflight; choose another port" (int $v.server.port)) -}}
 {{- end -}}
 {{- $sub := int $v.group.subGroupPolicy.subGroupSize -}}
 {{- if gt $sub 0 -}}

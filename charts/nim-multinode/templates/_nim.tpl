@@ -137,6 +137,9 @@ command:
 {{- end }}
 env:
   {{- include "nim.env" $root | nindent 2 }}
+  {{- with include "mnc.homeEnv" $root }}
+  {{- . | nindent 2 }}
+  {{- end }}
   {{- if .guardRank }}
   {{- include "mnc.nodeRankEnv" (dict "root" $root "name" "MULTINODE_NODE_RANK") | nindent 2 }}
   {{- end }}
@@ -147,8 +150,12 @@ env:
 # container's request does not add to the pod's (the pod asks for the larger of the two).
 resources:
   {{- include "mnc.resources" $root | nindent 2 }}
+{{ include "mnc.containerSecurityContext" (dict "root" $root "engine" false) }}
 volumeMounts:
   {{- include "mnc.cacheVolumeMount" $root | nindent 2 }}
+  {{- with include "mnc.writableMounts" $root }}
+  {{- . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Init containers of a role: "leader", "worker" or "member" (Indexed Job pod). */}}
