@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package
+.PHONY: bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,12 @@ check-examples: $(STAMP)
 
 ## Everything CI runs: lint, generated files in sync, examples, the pytest suite (matrix, bad values,
 ## each Helm CLI).
-test: $(STAMP) helm-clis lint gen-check check-examples ct-lint
+test: $(STAMP) helm-clis lint gen-check check-examples ct-lint bad-values
 	$(BIN)/python -m pytest -q
+
+## The bad-values corpus as figures: invalid inputs and how many are refused, by chart and layer.
+bad-values: $(STAMP)
+	$(BIN)/python -m inference_charts.bad_values_report
 
 ## chart-testing lint with ci/ct.yaml: `ct lint` when ct is installed, else the same steps without it
 ## (yamale, yamllint, helm dependency build + helm lint --strict per ci/*-values.yaml, version bump).

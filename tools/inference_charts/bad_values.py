@@ -25,7 +25,13 @@ NIM_BASE_VALUES: dict[str, Any] = {
                  "pipelineParallelSize": 1},
 }
 
-BASES: dict[str, dict[str, Any]] = {"vllm-multinode": BASE_VALUES, "nim-multinode": NIM_BASE_VALUES}
+UMBRELLA_BASE_VALUES: dict[str, Any] = {
+    "vllm-multinode": {"enabled": True, **BASE_VALUES},
+    "nim-multinode": {"enabled": True, **NIM_BASE_VALUES},
+}
+
+BASES: dict[str, dict[str, Any]] = {"vllm-multinode": BASE_VALUES, "nim-multinode": NIM_BASE_VALUES,
+                                    "multinode-inference": UMBRELLA_BASE_VALUES}
 
 
 @dataclass(frozen=True)
@@ -213,8 +219,80 @@ NIM_BAD_VALUES: tuple[BadValues, ...] = (
 )
 
 
+def _secure(name: str, key: str, patch: dict[str, Any], layer: str = "schema", *also: str) -> BadValues:
+    return BadValues(f"security-{name}", "vllm-multinode", layer, key, patch, also)
+
+
+def _umbrella(name: str, key: str, patch: dict[str, Any]) -> BadValues:
+    return BadValues(f"umbrella-{name}", "multinode-inference", "schema", key, patch)
+
+
+#: Hardening: credentials in clear text, Ray exposure, pod security, policies and budgets.
+SECURITY_BAD_VALUES: tuple[BadValues, ...] = (
+    _secure("hf-token-literal-in-extra-env", "extraEnv", {"extraEnv": [{"name": "HF_TOKEN", "value": "hf_abc"}]}),
+    _secure("ngc-key-literal-in-extra-env", "extraEnv", {"extraEnv": [{"name": "NGC_API_KEY", "value": "nvapi-x"}]}),
+    _secure("aws-secret-literal-in-extra-env", "extraEnv",
+            {"extraEnv": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "abc"}]}),
+    _secure("password-literal-in-extra-env", "extraEnv", {"extraEnv": [{"name": "DB_PASSWORD", "value": "x"}]}),
+    _secure("lowercase-token-literal", "extraEnv", {"extraEnv": [{"name": "hub_token", "value": "x"}]}),
+    _secure("api-port-is-ray-port", "server.port", {"server": {"port": 6379}}, "template", "ray.port"),
+    _secure("api-port-is-preflight-port", "server.port",
+            {"server": {"port": 29500}, "preflight": {"enabled": True}}, "template", "preflight.port"),
+    _secure("service-port-string", "service.port", {"service": {"port": "http"}}),
+    _secure("run-as-non-root-string", "securityContext.runAsNonRoot", {"securityContext": {"runAsNonRoot": "true"}}),
+    _secure("read-only-root-string", "securityContext.readOnlyRootFilesystem",
+            {"securityContext": {"readOnlyRootFilesystem": "yes"}}),
+    _secure("writable-dir-relative", "securityContext.writableDirs", {"securityContext": {"writableDirs": ["tmp"]}}),
+    _secure("token-automount-string", "securityContext.automountServiceAccountToken",
+            {"securityContext": {"automountServiceAccountToken": "no"}}),
+    _secure("security-unknown-key", "securityContext.privileged", {"securityContext": {"privileged": True}}),
+    _secure("fs-group-negative", "securityContext.fsGroup", {"securityContext": {"fsGroup": -1}}),
+    _secure("network-policy-string", "networkPolicy.enabled", {"networkPolicy": {"enabled": "on"}}),
+    _secure("api-from-not-list", "networkPolicy.apiFrom", {"networkPolicy": {"apiFrom": {"podSelector": {}}}}),
+    _secure("metrics-from-strings", "networkPolicy.metricsFrom", {"networkPolicy": {"metricsFrom": ["monitoring"]}}),
+    _secure("network-policy-unknown-key", "networkPolicy.egress", {"networkPolicy": {"egress": []}}),
+    _secure("pdb-negative", "disruptionBudget.maxUnavailable", {"disruptionBudget": {"maxUnavailable": -1}}),
+    _secure("pdb-percentage", "disruptionBudget.maxUnavailable", {"disruptionBudget": {"maxUnavailable": "50%"}}),
+    _secure("preflight-enabled-string", "preflight.enabled", {"preflight": {"enabled": "yes"}}),
+    _secure("preflight-tiny-message", "preflight.maxMessageBytes", {"preflight": {"maxMessageBytes": 1024}}),
+    _secure("preflight-floor-negative", "preflight.minBusBandwidthGBps", {"preflight": {"minBusBandwidthGBps": -1}}),
+    _secure("preflight-timeout-short", "preflight.timeoutSeconds", {"preflight": {"timeoutSeconds": 5}}),
+    _secure("preflight-image-latest", "preflight.image.tag", {"preflight": {"image": {"tag": "latest"}}}),
+    _secure("preflight-only-alone", "preflight.only", {"preflight": {"only": True}}, "template", "preflight.enabled"),
+    _secure("ray-poll-zero", "ray.pollSeconds", {"ray": {"pollSeconds": 0}}),
+    _secure("head-wait-string", "ray.headWaitTimeoutSeconds", {"ray": {"headWaitTimeoutSeconds": "600"}}),
+    _secure("liveness-period-zero", "probes.liveness.periodSeconds", {"probes": {"liveness": {"periodSeconds": 0}}}),
+    _secure("grace-period-string", "terminationGracePeriodSeconds", {"terminationGracePeriodSeconds": "60"}),
+)
+
+NIM_MORE_BAD_VALUES: tuple[BadValues, ...] = (
+    _nim_schema("ngc-key-in-extra-env", "extraEnv", {"extraEnv": [{"name": "NGC_API_KEY", "value": "nvapi-x"}]}),
+    _nim_schema("offline-string", "model.offline", {"model": {"offline": "true"}}),
+    _nim_schema("served-name-number", "model.servedModelName", {"model": {"servedModelName": 405}}),
+    _nim_schema("max-model-len-negative", "model.maxModelLen", {"model": {"maxModelLen": -1}}),
+    _nim_schema("extra-args-not-list", "model.extraArgs", {"model": {"extraArgs": "--enforce-eager"}}),
+    _nim_schema("ngc-secret-key-empty", "model.ngcApiKey.secretKey", {"model": {"ngcApiKey": {"secretKey": ""}}}),
+    _nim_schema("autoscaling-metric-empty", "autoscaling.metric", {"autoscaling": {"metric": ""}}),
+    _nim_template("api-port-is-ray-port", "server.port", {"server": {"port": 6379}}, "ray.port"),
+    _nim_template("leader-ready-with-ray", "group.startupPolicy", {"group": {"startupPolicy": "LeaderReady"}},
+                  "deadlocks"),
+    _nim_template("nvlink-across-nodes", "fabric.profile", {"fabric": {"profile": "nvlink"}}),
+)
+
+UMBRELLA_BAD_VALUES: tuple[BadValues, ...] = (
+    _umbrella("global-fabric-unknown", "global.fabric.profile", {"global": {"fabric": {"profile": "pigeon"}}}),
+    _umbrella("global-registry-number", "global.imageRegistry", {"global": {"imageRegistry": 5000}}),
+    _umbrella("global-pull-secrets-string", "global.imagePullSecrets", {"global": {"imagePullSecrets": "corp"}}),
+    _umbrella("engine-enabled-string", "vllm-multinode.enabled", {"vllm-multinode": {"enabled": "yes"}}),
+    _umbrella("unknown-top-level-key", "sglang-multinode", {"sglang-multinode": {"enabled": True}}),
+    _umbrella("engine-value-wrong-type", "topology.gpusPerPod", {"vllm-multinode": {"topology": {"gpusPerPod": "8"}}}),
+    _umbrella("nim-json-logging-through-umbrella", "model.jsonLogging",
+              {"nim-multinode": {"model": {"jsonLogging": True}}}),
+)
+
+
 def all_bad_values() -> tuple[BadValues, ...]:
-    return VLLM_BAD_VALUES + NIM_BAD_VALUES
+    return VLLM_BAD_VALUES + NIM_BAD_VALUES + SECURITY_BAD_VALUES + NIM_MORE_BAD_VALUES + UMBRELLA_BAD_VALUES
 
 
 def names_key(message: str, key: str) -> bool:
