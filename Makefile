@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package
+.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,15 @@ check-examples: $(STAMP)
 
 ## Everything CI runs: lint, generated files in sync, examples, the pytest suite (matrix, bad values,
 ## each Helm CLI).
-test: $(STAMP) helm-clis lint gen-check check-examples ct-lint bad-values
+test: $(STAMP) helm-clis checkov lint gen-check check-examples ct-lint bad-values
 	$(BIN)/python -m pytest -q
+
+## checkov in its own virtual environment: its pins (packaging<24, networkx<2.7) conflict with Ray's and
+## pytest's, so it cannot share .venv. tests/test_checkov.py scans the rendered charts with it.
+CHECKOV := .venv-checkov/bin/checkov
+checkov: $(CHECKOV)
+$(CHECKOV): $(STAMP)
+	$(BIN)/python -c 'from inference_charts.checkov_run import ensure_checkov; ensure_checkov()'
 
 ## The bad-values corpus as figures: invalid inputs and how many are refused, by chart and layer.
 bad-values: $(STAMP)
@@ -75,4 +82,4 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
 clean:
-	rm -rf $(VENV) .tools .cache charts/*/charts dist
+	rm -rf $(VENV) .venv-checkov .tools .cache charts/*/charts dist

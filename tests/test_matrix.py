@@ -89,7 +89,8 @@ def test_every_rendered_shell_script_parses(m: MatrixCase, evaluated) -> None:
                      if "exec" in container.get(p, {})]
         scripts += [c[2] for c in commands if c[:2] == ["bash", "-c"]]
     if m.topology.pods > 1:
-        assert len(scripts) == m.replicas * (3 * m.topology.pods - 2)  # leader: 1; each worker: 1 + 2 probes
+        # leader: its script + the Ray group liveness check; each worker: its script + 2 probes
+        assert len(scripts) == m.replicas * (3 * m.topology.pods - 1)
     for script in set(scripts):
         checked = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
@@ -151,7 +152,7 @@ def test_model_cache(m: MatrixCase, evaluated) -> None:
     templates = lws["spec"]["leaderWorkerTemplate"].get("volumeClaimTemplates", [])
     for pod in runtime.pods(result.objects):
         mounts = [mt for mt in pod.containers[0]["volumeMounts"] if mt["name"] == "model-cache"]
-        assert [mt["mountPath"] for mt in mounts] == ["/root/.cache/huggingface"]
+        assert [mt["mountPath"] for mt in mounts] == ["/models"]
         volume = next((v for v in pod.spec["volumes"] if v["name"] == "model-cache"), None)
         if m.cache == "pvc":
             assert volume["persistentVolumeClaim"]["claimName"] == claims[0]["metadata"]["name"]

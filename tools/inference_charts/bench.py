@@ -1,6 +1,7 @@
 """make bench: fully-validated cases per second over the values matrix, against the same matrix
 validated the naive way (``kubernetes_validate.validate`` per object, which loads and compiles the
-schemas on every call), as a ratio from one run.
+schemas on every call), as a ratio from one run. Then, where pods can be simulated (root), how fast
+a rendered group forms on real Ray (podsim/bench.py).
 
 Both sides render every case with the embedded Helm engine and cover the same ground: each built-in
 object for the oldest and newest supported Kubernetes, each LeaderWorkerSet against our schema, and
@@ -49,6 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--naive-cases", type=int, default=0,
                         help="run the naive side on the first N cases only (0: all)")
+    parser.add_argument("--group-runs", type=int, default=3,
+                        help="runs per figure of the group-formation section (0: skip it)")
     args = parser.parse_args()
     cases = [m.case for m in all_cases()]
     harness = Harness()
@@ -99,6 +102,11 @@ def main() -> None:
           f"{naive_validation * per_case:.1f} ms a case: {naive_validation / compiled_validation:.0f}x")
     print(f"render alone (embedded Helm + YAML parsing, the same on both sides): "
           f"{render_only * per_case:.1f} ms a case")
+    if args.group_runs:
+        # Rendered groups run for real (tools/inference_charts/podsim); needs root, else says why.
+        from .podsim import bench as group_bench
+
+        group_bench.report(args.group_runs)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,30 @@ spec:
 {{- end -}}
 {{- end -}}
 
+{{/* Pods that serve nothing (the helm test pod, the image pre-pull) accept no ingress at all. */}}
+{{- define "mnc.auxiliaryNetworkPolicies" -}}
+{{- $root := . -}}
+{{- if .Values.networkPolicy.enabled -}}
+{{- range $component := list "smoke-test" "prepull" }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ printf "%s-%s" (include "mnc.fullname" $root) $component }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "mnc.labels" $root | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "mnc.selectorLabels" $root | nindent 6 }}
+      app.kubernetes.io/component: {{ $component }}
+  policyTypes:
+    - Ingress
+{{- end }}
+{{- end -}}
+{{- end -}}
+
 {{/* The preflight's pods talk to each other only (torch rendezvous, NCCL); a hook, so it exists before them. */}}
 {{- define "mnc.preflightNetworkPolicy" -}}
 {{- if and .Values.networkPolicy.enabled .Values.preflight.enabled -}}

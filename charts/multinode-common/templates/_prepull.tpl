@@ -54,6 +54,7 @@ spec:
               cpu: 10m
               memory: 16Mi
             limits:
+              cpu: 100m
               memory: 64Mi
       containers:
         - name: hold
@@ -64,6 +65,7 @@ spec:
               cpu: 1m
               memory: 8Mi
             limits:
+              cpu: 10m
               memory: 16Mi
 {{- end -}}
 {{- end -}}

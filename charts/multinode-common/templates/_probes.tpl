@@ -4,6 +4,13 @@ probes.startup.budgetSeconds before giving up; Kubernetes runs no liveness or re
 startup probe has passed, so liveness cannot kill a pod that is still loading. Workers serve no HTTP:
 their probes ask the Ray head's GCS whether it still answers, so a worker whose head died is restarted
 (and, with RecreateGroupOnPodRestart, the whole group with it).
+
+An engine keeps answering its health endpoint after one of its Ray workers is lost (it notices only when
+the next request fails), so with probes.rayGroupCheck a multi-pod group's liveness probes check the
+whole group instead (mnc.rayGroupCheck): the leader's, besides the engine's endpoint, and the workers'.
+A lost pod then fails every other pod's liveness within periodSeconds x failureThreshold, and the group
+is recreated. The workers' startup probe is the same check, so their liveness begins only once the
+group has formed (which may take up to ray.gpuWaitTimeoutSeconds), as the leader's does.
 */}}
 
 {{- define "mnc.startupFailureThreshold" -}}
@@ -29,9 +36,15 @@ readinessProbe:
   timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
   failureThreshold: {{ $p.readiness.failureThreshold }}
 livenessProbe:
+  {{- if and (include "mnc.isMultiPod" .root) $p.rayGroupCheck }}
+  exec:
+    command:
+      {{- include "mnc.rayGroupCheckCommand" (dict "timeout" $p.liveness.timeoutSeconds "role" "leader" "port" .root.Values.server.port "path" (.livenessPath | default .path)) | nindent 6 }}
+  {{- else }}
   httpGet:
     path: {{ .livenessPath | default .path }}
     port: http
+  {{- end }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}
@@ -48,19 +61,88 @@ with the check's exit status rather than a kubelet timeout. Takes the probe's ti
 - timeout {{ max 1 (sub (int .) 1) }} ray health-check --address "${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS}}:${MULTINODE_RAY_PORT}"
 {{- end -}}
 
+{{/*
+Is every GPU of the group on a Ray node that is alive and reachable? Asks the head's GCS for its node
+table directly (as `ray health-check` does: no driver joins the cluster), counts the GPUs of the nodes
+it lists as alive whose raylet accepts a TCP connection, and wants exactly MULTINODE_EXPECTED_GPUS with
+this pod's own node among them. The connection matters: the GCS lists a killed node as alive until its
+own health checks give up (about 15 s by Ray's defaults), a refused connection shows it at once.
+Arguments: the role (leader, worker, or member: an Indexed Job pod, leader on index 0); for the leader,
+optionally the engine's port and health path, checked first.
+*/}}
+{{- define "mnc.rayGroupCheck" -}}
+import os
+import socket
+import sys
+import urllib.request
+
+role = sys.argv[1]
+if role == "member":
+    role = "leader" if os.environ.get("MULTINODE_NODE_RANK") == "0" else "worker"
+pod_ip = os.environ["POD_IP"]
+if role == "leader" and len(sys.argv) > 3:
+    url = "http://127.0.0.1:{}{}".format(sys.argv[2], sys.argv[3])
+    try:
+        urllib.request.urlopen(url, timeout=3).close()
+    except Exception as error:
+        sys.exit("[ray-probe] the engine does not answer {}: {}".format(url, error))
+
+from ray._raylet import GcsClient
+
+head = pod_ip if role == "leader" else os.environ.get("MULTINODE_LEADER_ADDRESS") or os.environ["LWS_LEADER_ADDRESS"]
+address = "{}:{}".format(head, os.environ["MULTINODE_RAY_PORT"])
+want = int(os.environ["MULTINODE_EXPECTED_GPUS"])
+have, lost, mine = 0, [], False
+for node in GcsClient(address=address).get_all_node_info(timeout=3).values():
+    if node.state != 0:  # GcsNodeState ALIVE
+        continue
+    try:
+        socket.create_connection((node.node_manager_address, node.node_manager_port), timeout=1).close()
+    except OSError:
+        lost.append(node.node_manager_address)
+        continue
+    have += int(node.resources_total.get("GPU", 0))
+    mine = mine or node.node_manager_address == pod_ip
+if have != want or lost or not mine:
+    sys.exit("[ray-probe] {} of {} GPUs on reachable Ray nodes at {}; unreachable: {}; this pod's node: {}".format(
+        have, want, address, ", ".join(lost) or "none", "ok" if mine else "missing"))
+{{- end -}}
+
+{{/*
+mnc.rayGroupCheck as an exec command, bounded one second under the probe's timeout (importing Ray and
+a GCS that does not answer take longer than a probe may). Takes (dict "timeout" <probe timeoutSeconds>
+"role" <role> "port" <engine port> "path" <engine health path>); port and path for the leader only.
+*/}}
+{{- define "mnc.rayGroupCheckCommand" -}}
+- bash
+- -c
+- |
+  exec timeout {{ max 1 (sub (int .timeout) 1) }} python3 - {{ .role }}{{ if .port }} {{ .port }} {{ .path | squote }}{{ end }} <<'RAY_GROUP_CHECK'
+  {{- include "mnc.rayGroupCheck" . | nindent 2 }}
+  RAY_GROUP_CHECK
+{{- end -}}
+
 {{- define "mnc.workerProbes" -}}
 {{- $p := .Values.probes -}}
 startupProbe:
   exec:
     command:
+      {{- if $p.rayGroupCheck }}
+      {{- include "mnc.rayGroupCheckCommand" (dict "timeout" $p.startup.timeoutSeconds "role" "worker") | nindent 6 }}
+      {{- else }}
       {{- include "mnc.rayHeadCheckCommand" $p.startup.timeoutSeconds | nindent 6 }}
+      {{- end }}
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
   failureThreshold: {{ include "mnc.startupFailureThreshold" . }}
 livenessProbe:
   exec:
     command:
+      {{- if $p.rayGroupCheck }}
+      {{- include "mnc.rayGroupCheckCommand" (dict "timeout" $p.liveness.timeoutSeconds "role" "worker") | nindent 6 }}
+      {{- else }}
       {{- include "mnc.rayHeadCheckCommand" $p.liveness.timeoutSeconds | nindent 6 }}
+      {{- end }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}

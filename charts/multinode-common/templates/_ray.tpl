@@ -18,10 +18,14 @@ ray start --head \
   --num-gpus="${MULTINODE_GPUS_PER_POD}" \
   --include-dashboard=false \
   --disable-usage-stats
-python3 - <<'WAIT_FOR_GPUS'
+MULTINODE_WAITED_SECONDS="${SECONDS}" python3 - <<'WAIT_FOR_GPUS'
 import os
 import sys
 import time
+
+# ray.gpuWaitTimeoutSeconds counts from the container's start (bash's SECONDS), not from here: starting
+# the head is part of the wait, so the leader gives up on time however long `ray start` took.
+started = time.monotonic() - float(os.environ["MULTINODE_WAITED_SECONDS"])
 
 import ray
 
@@ -30,7 +34,6 @@ timeout = float(os.environ["MULTINODE_GPU_WAIT_TIMEOUT_SECONDS"])
 interval = float(os.environ["MULTINODE_POLL_SECONDS"])
 address = "{}:{}".format(os.environ["POD_IP"], os.environ["MULTINODE_RAY_PORT"])
 ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-started = time.monotonic()
 seen = -1
 while True:
     have = int(ray.cluster_resources().get("GPU", 0))
@@ -47,7 +50,10 @@ while True:
                  "(ray.gpuWaitTimeoutSeconds); check that every worker pod runs and reaches the head".format(
                      have, want, address, timeout))
     time.sleep(interval)
-ray.shutdown()
+# The engine waits on this exit: leave at once rather than through ray.shutdown() and the interpreter's
+# teardown (a few tenths of a second); Ray notices by itself that this driver is gone.
+sys.stdout.flush()
+os._exit(0)
 WAIT_FOR_GPUS
 echo "[ray-leader] all ${MULTINODE_EXPECTED_GPUS} GPUs joined; starting the engine"
 exec "$@"
@@ -98,9 +104,10 @@ exec ray start \
   value: {{ $v.topology.gpusPerPod | quote }}
 - name: MULTINODE_POLL_SECONDS
   value: {{ $v.ray.pollSeconds | quote }}
-{{- if ne .role "worker" }}
+{{- /* Every role: the leader waits for these GPUs, and every pod's group check (mnc.rayGroupCheck) wants them. */}}
 - name: MULTINODE_EXPECTED_GPUS
   value: {{ include "mnc.parallelGPUs" .root | quote }}
+{{- if ne .role "worker" }}
 - name: MULTINODE_GPU_WAIT_TIMEOUT_SECONDS
   value: {{ $v.ray.gpuWaitTimeoutSeconds | quote }}
 {{- end }}

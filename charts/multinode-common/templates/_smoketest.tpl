@@ -115,6 +115,7 @@ spec:
           cpu: 50m
           memory: 64Mi
         limits:
+          cpu: 500m
           memory: 128Mi
 {{- end -}}
 {{- end -}}

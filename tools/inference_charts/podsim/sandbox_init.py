@@ -1,0 +1,65 @@
+"""Process 1 of a simulated pod: the pod sandbox (Kubernetes' "pause" container).
+
+Started by kubelet.Sandbox as ``ip netns exec <pod netns> unshare --mount --uts --pid --fork
+--mount-proc <python> sandbox_init.py ...``, so it is the first process of a pid namespace of its own
+inside the pod's network namespace, with a private mount namespace and hostname. Containers join these
+namespaces (nsenter). Killing this process kills every process of the pod, including the Ray daemons
+that `ray start` detaches into their own process groups, which no process-group kill would reach.
+
+Before it idles it gives the pod what a pod has and the host must not share:
+  /etc/hosts   the network's hosts file (cluster DNS stand-in), bind-mounted;
+  /tmp         a directory of its own: `ray start` keeps its session, sockets and the address file
+               that `ray.init(address="auto")` reads under /tmp/ray, which pods must not share;
+  /dev/shm     a tmpfs of its own (the chart's memory-backed emptyDir), where Ray's object store lives.
+Paths under /tmp that the pod still needs from the host (a checkout or virtual environment under /tmp)
+are bound back into the new /tmp through a descriptor opened on the old one.
+
+Only the standard library is used, and everything is imported before /tmp is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+
+
+def _mount(*argv: str) -> None:
+    subprocess.run(["mount", *argv], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", required=True)
+    parser.add_argument("--tmp", required=True)
+    parser.add_argument("--hostname", required=True)
+    parser.add_argument("--shm-bytes", type=int, required=True)
+    parser.add_argument("--keep", action="append", default=[], help="a path under /tmp to keep visible")
+    args = parser.parse_args()
+
+    os.chdir("/")
+    _mount("--bind", args.hosts, "/etc/hosts")
+    old_tmp = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY)
+    _mount("--bind", args.tmp, "/tmp")
+    for path in args.keep:
+        relative = os.path.relpath(path, "/tmp")
+        os.makedirs(path, exist_ok=True)
+        _mount("--rbind", f"/proc/{os.getpid()}/fd/{old_tmp}/{relative}", path)
+    os.close(old_tmp)
+    _mount("-t", "tmpfs", "-o", f"size={args.shm_bytes}", "tmpfs", "/dev/shm")
+    socket.sethostname(args.hostname)
+    print("ready", flush=True)
+    sys.stdout.close()
+
+    # Reap whatever is re-parented here (daemons whose parent exited), as a pause process does.
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            time.sleep(0.5)
+
+if __name__ == "__main__":
+    main()
