@@ -272,10 +272,13 @@ class GroupSim:
         return int(sum(n["gpus"] for n in records[-1]["nodes"] if n["alive"])) if records else 0
 
     def engine_started(self, name: str) -> float | None:
-        """When the container's main process first became something other than its entrypoint."""
+        """When the container's main process first became something other than its entrypoint and other
+        than a shell: an Indexed Job's container first execs the leader's own bash script (its role by
+        completion index), which is not yet the engine."""
         run = self.runs[name]
         with self._lock:
-            later = [t for t, argv in run.execs[1:] if argv != run.execs[0][1]]
+            later = [t for t, argv in run.execs[1:] if argv != run.execs[0][1]
+                     and os.path.basename(argv[0]) not in ("bash", "sh")]
         return later[0] if later else None
 
     def start_schedule(self, schedule: Mapping[str, float], probes: bool = False) -> None:

@@ -47,7 +47,9 @@ def main() -> None:
     for path in args.keep:
         relative = os.path.relpath(path, "/tmp")
         os.makedirs(path, exist_ok=True)
-        _mount("--rbind", f"/proc/{os.getpid()}/fd/{old_tmp}/{relative}", path)
+        # --no-canonicalize: mount(8) would otherwise resolve the /proc/.../fd link back to the path
+        # "/tmp/..." and so bind the new, empty /tmp onto itself.
+        _mount("--no-canonicalize", "--rbind", f"/proc/{os.getpid()}/fd/{old_tmp}/{relative}", path)
     os.close(old_tmp)
     _mount("-t", "tmpfs", "-o", f"size={args.shm_bytes}", "tmpfs", "/dev/shm")
     socket.sethostname(args.hostname)
