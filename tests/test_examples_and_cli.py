@@ -80,9 +80,10 @@ def test_gen_check_passes_on_clean_tree() -> None:
 
 
 def _notes(harness: Harness, **changes) -> str:
-    from inference_charts.bad_values import BASE_VALUES, _merge
+    from inference_charts.bad_values import BASE_VALUES
+    from inference_charts.merging import deep_merge
 
-    values = _merge({**BASE_VALUES, "topology": dict(BASE_VALUES["topology"])}, changes)
+    values = deep_merge(BASE_VALUES, changes)
     return harness.embedded.render("vllm-multinode", values, "r", "ns").notes
 
 

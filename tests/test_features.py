@@ -3,20 +3,19 @@ rendered objects carry exactly the effect the value documents."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from helpers import command_line, env_of, one
 from inference_charts import runtime
-from inference_charts.bad_values import BASE_VALUES, _merge
+from inference_charts.bad_values import BASE_VALUES
 from inference_charts.cases import Case
 from inference_charts.harness import Harness
+from inference_charts.merging import deep_merge
 
 
 @pytest.fixture(scope="module")
 def render(harness: Harness):
     def run(**changes) -> list[dict]:
-        values = _merge(copy.deepcopy(BASE_VALUES), changes)
+        values = deep_merge(BASE_VALUES, changes)
         result = harness.evaluate(Case(chart="vllm-multinode", values=values, release="feat"))
         assert result.ok, result.problems()
         return result.objects

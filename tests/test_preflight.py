@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from helpers import env_of, of_kind
 from inference_charts import runtime
-from inference_charts.bad_values import _merge
 from inference_charts.cases import Case
 from inference_charts.harness import Harness
 from inference_charts.matrix import MatrixCase, all_cases
+from inference_charts.merging import deep_merge
 
 CASES = all_cases()
 HOOK = "helm.sh/hook"
@@ -85,7 +85,7 @@ def test_preflight_only_renders_the_check_alone(m: MatrixCase, harness: Harness)
 
 
 def test_preflight_only_without_enabled_is_refused(harness: Harness) -> None:
-    values = _merge(copy.deepcopy(CASES[0].case.values), {"preflight": {"only": True}})
+    values = deep_merge(CASES[0].case.values, {"preflight": {"only": True}})
     result = harness.evaluate(Case(chart="vllm-multinode", values=values))
     assert "preflight.only" in result.render_error and "preflight.enabled" in result.render_error
 

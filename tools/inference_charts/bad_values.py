@@ -8,9 +8,10 @@ whatever the Helm version's wording ("/topology/gpusPerPod" or "topology.gpusPer
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
+
+from .merging import deep_merge
 
 BASE_VALUES: dict[str, Any] = {
     "model": {"name": "meta-llama/Llama-3.1-405B-Instruct"},
@@ -44,16 +45,8 @@ class BadValues:
     also: tuple[str, ...] = ()  # further text the message must hold (the arithmetic, for example)
 
     def values(self) -> dict[str, Any]:
-        return _merge(copy.deepcopy(BASES[self.chart]), self.patch)
-
-
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
+        merged: dict[str, Any] = deep_merge(BASES[self.chart], self.patch)
+        return merged
 
 
 def _schema(name: str, key: str, patch: dict[str, Any]) -> BadValues:

@@ -7,7 +7,6 @@ with Helm's own Go template engine and Sprig functions, which helmfile and Argo 
 
 from __future__ import annotations
 
-import copy
 import functools
 import tempfile
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import yaml
 from . import paths
 from .cases import Case
 from .engine import parse_manifests
+from .merging import deep_merge
 
 HELMFILE_EXAMPLE = paths.EXAMPLES_DIR / "helmfile" / "helmfile.yaml"
 ARGOCD_EXAMPLES = paths.EXAMPLES_DIR / "argocd"
@@ -27,16 +27,6 @@ ARGOCD_EXAMPLES = paths.EXAMPLES_DIR / "argocd"
 
 class GitOpsError(Exception):
     pass
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Helm's merge of several values files: maps merge key by key, anything else is replaced."""
-    if isinstance(base, Mapping) and isinstance(override, Mapping):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = deep_merge(merged[key], value) if key in merged else copy.deepcopy(value)
-        return merged
-    return copy.deepcopy(override)
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cases import Case
+from .merging import deep_merge
 
 
 @dataclass(frozen=True)
@@ -209,14 +210,6 @@ class KnobCase:
         return self.case.chart
 
 
-def _merge_values(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in patch.items():
-        merged[key] = _merge_values(merged[key], value) if isinstance(value, dict) and isinstance(
-            merged.get(key), dict) else value
-    return merged
-
-
 def production_matrix() -> list[KnobCase]:
     """Every knob on both charts and every multi-node fabric, over a 2 x 8 TP8 x PP2 group."""
     topology = TOPOLOGIES[1]
@@ -228,12 +221,12 @@ def production_matrix() -> list[KnobCase]:
                 base = _values(topology, 1, fabric, "pvc", shm)
             else:
                 base = _nim_values(topology, "values", "model-specific", 1, fabric, "pvc", shm, "LeaderWorkerSet")
-            values = _merge_values(base, patch)
+            values = deep_merge(base, patch)
             if knob == "air-gapped":
                 offline: dict[str, Any] = {"offline": True}
                 if chart == "nim-multinode":
                     offline["ngcApiKey"] = {"secretName": ""}  # no NGC key in an air-gapped cluster
-                values["model"] = _merge_values(values["model"], offline)
+                values["model"] = deep_merge(values["model"], offline)
             name = f"{chart.split('-')[0]}-{knob}-{fabric}"
             cases.append(KnobCase(Case(chart=chart, values=values, release=f"p{len(cases)}", namespace="prod",
                                        name=name), knob, fabric))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .merging import deep_merge
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
@@ -23,15 +24,6 @@ Schema = dict[str, Any]
 def _load(path: Path) -> Schema:
     loaded: Schema = json.loads(path.read_text())
     return loaded
-
-
-def _deep_merge(base: Any, override: Any) -> Any:
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _deep_merge(base[key], value) if key in base else copy.deepcopy(value)
-        return merged
-    return copy.deepcopy(override)
 
 
 def _resolve(node: Any, documents: dict[str, Schema], current: str) -> Any:
@@ -47,7 +39,7 @@ def _resolve(node: Any, documents: dict[str, Schema], current: str) -> Any:
             target = target[part]
         resolved = _resolve(target, documents, doc_name)
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        return _deep_merge(resolved, _resolve(siblings, documents, current))
+        return deep_merge(resolved, _resolve(siblings, documents, current))
     return {key: _resolve(value, documents, current) for key, value in node.items()}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from . import invariants, paths
 from .engine import Rendered
 from .invariants import Finding
+from .merging import deep_merge
 
 
 def enabled_engines(values: Mapping[str, Any]) -> list[str]:
@@ -51,14 +52,6 @@ def _non_empty(mapping: Mapping[str, Any]) -> dict[str, Any]:
     return pruned
 
 
-def _merge_overwrite(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        both_maps = isinstance(value, Mapping) and isinstance(merged.get(key), Mapping)
-        merged[key] = _merge_overwrite(merged[key], value) if both_maps else value
-    return merged
-
-
 def effective_section(values: Mapping[str, Any], engine: str, section: str) -> dict[str, Any]:
     """fabric, cache or metrics of one engine as its templates see them ("mnc.applyGlobals"): each
     non-empty key of global.<section> wins over the engine's own; mountPath, preload and path stay the
@@ -67,7 +60,8 @@ def effective_section(values: Mapping[str, Any], engine: str, section: str) -> d
     overrides = dict(((values.get("global") or {}).get(section)) or {})
     for key in ("mountPath", "preload", "path"):
         overrides.pop(key, None)
-    return _merge_overwrite(own, _non_empty(overrides))
+    merged: dict[str, Any] = deep_merge(own, _non_empty(overrides))
+    return merged
 
 
 def findings(rendered: Rendered, values: Mapping[str, Any]) -> list[Finding]:
