@@ -217,3 +217,25 @@ def test_worker_probes_bound_the_head_check_under_their_timeout(render) -> None:
                                            "liveness": {"timeoutSeconds": 10}}))
     assert worker["startupProbe"]["exec"]["command"][2].startswith("timeout 4 ray health-check ")
     assert worker["livenessProbe"]["exec"]["command"][2].startswith("timeout 9 ray health-check ")
+
+
+def _job_probes(objects) -> dict[str, str]:
+    (job,) = [o for o in objects if o["kind"] == "Job"]
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    return {name: container[name]["exec"]["command"][2] for name in ("startupProbe", "readinessProbe", "livenessProbe")}
+
+
+def test_indexed_job_probes_check_the_ray_group(render) -> None:
+    """Every pod of a multi-pod Indexed Job runs the Ray group check as role member in its startup and
+    liveness probes (the engine's endpoint first on index 0); readiness stays the role's own check."""
+    probes = _job_probes(render(workload={"kind": "IndexedJob"},
+                                probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}}))
+    assert probes["startupProbe"].startswith("exec timeout 4 python3 - member 8000 '/health' <<'RAY_GROUP_CHECK'")
+    assert probes["livenessProbe"].startswith("exec timeout 9 python3 - member 8000 '/health' <<'RAY_GROUP_CHECK'")
+    assert "RAY_GROUP_CHECK" not in probes["readinessProbe"]
+    assert "ray health-check" in probes["readinessProbe"] and "/health" in probes["readinessProbe"]
+    for probe in _job_probes(render(workload={"kind": "IndexedJob"}, probes={"rayGroupCheck": False})).values():
+        assert "RAY_GROUP_CHECK" not in probe and "ray health-check" in probe
+    single = render(workload={"kind": "IndexedJob"}, model={"name": "meta-llama/Llama-3.1-8B-Instruct"},
+                    topology={"podsPerGroup": 1, "gpusPerPod": 8, "tensorParallelSize": 8, "pipelineParallelSize": 1})
+    assert all("RAY_GROUP_CHECK" not in probe for probe in _job_probes(single).values())

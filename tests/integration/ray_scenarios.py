@@ -27,6 +27,7 @@ BASE: dict[str, Any] = {"model": {"name": "meta-llama/Llama-3.1-405B-Instruct"}}
 FAST_PROBES = {"startup": {"periodSeconds": 5, "timeoutSeconds": 6, "budgetSeconds": 120},
                "readiness": {"periodSeconds": 3, "timeoutSeconds": 3, "failureThreshold": 2},
                "liveness": {"periodSeconds": 3, "timeoutSeconds": 6, "failureThreshold": 2}}
+INDEXED_JOB = {"workload": {"kind": "IndexedJob"}}
 WRONG_LEADER = "no-such-leader.inference.svc.cluster.local"
 # ray.gpuWaitTimeoutSeconds of the missing-worker scenarios: longer than the leader takes to start its
 # head and first poll Ray on a loaded two-core machine, so that the bound tests the wait, not the start.
@@ -202,6 +203,15 @@ SCENARIOS: list[Scenario] = [
     # rendered scripts or probes on purpose: each must make its check report a problem.
     Scenario("tp8-pp4-4x8", merged(topology(4, 8, 4), {"probes": FAST_PROBES}), workers_first_then_kill,
              "4 pods x 8 GPUs, TP8 x PP4, workers first, probes running; then one worker is killed"),
+    Scenario("job-tp8-pp2-2x8", merged(topology(2, 8, 2), INDEXED_JOB, {"probes": FAST_PROBES}),
+             workers_first_then_kill,
+             "2 pods x 8 GPUs, TP8 x PP2 as an Indexed Job (each pod runs the command line its completion "
+             "index selects), the worker first, probes running; then the worker is killed"),
+    Scenario("broken-job-no-group-check",
+             merged(topology(2, 8, 2), INDEXED_JOB, {"probes": {**FAST_PROBES, "rayGroupCheck": False}}),
+             workers_first_then_kill,
+             "an Indexed Job with probes.rayGroupCheck false: index 0's liveness asks only the engine",
+             ("broken",)),
     Scenario("tp16-pp1-2x8", merged(topology(2, 16, 1)), workers_first,
              "2 pods x 8 GPUs, TP16 x PP1, the worker before the leader's pod exists"),
     Scenario("broken-slow-poll", merged(topology(2, 8, 2), {"ray": {"pollSeconds": 60}}), leader_first,

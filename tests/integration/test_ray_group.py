@@ -1,6 +1,6 @@
 """The Ray group forms, for real: the leader and worker containers as the vLLM chart renders them, run
 with the real `ray` package, each pod a Linux network namespace with its own address, the engine a
-stand-in (tools/inference_charts/podsim/standin/vllm). See tests/integration/scenarios.py for the runs
+stand-in (tools/inference_charts/podsim/standin/vllm). See tests/integration/ray_scenarios.py for the runs
 and tools/inference_charts/podsim/checks.py for what each assertion reads.
 
 Each assertion is shown to fail: a deliberately broken values case per assertion, for which the test
@@ -27,7 +27,7 @@ from ray_scenarios import BY_NAME, Outcome, merged, render, topology
 
 pytestmark = pytest.mark.integration
 
-LAYOUTS = ["tp8-pp2-2x8", "tp16-pp1-2x8", "tp8-pp4-4x8"]
+LAYOUTS = ["tp8-pp2-2x8", "tp16-pp1-2x8", "tp8-pp4-4x8", "job-tp8-pp2-2x8"]
 
 
 def _problems(outcome: Outcome, check: str) -> list[str]:
@@ -56,7 +56,7 @@ def test_engine_starts_only_after_every_gpu_joined_and_within_2s(outcomes: dict[
     _holds(outcomes, scenario, "engine_after_every_gpu")
 
 
-@pytest.mark.parametrize("scenario", ["tp16-pp1-2x8", "tp8-pp4-4x8"])
+@pytest.mark.parametrize("scenario", ["tp16-pp1-2x8", "tp8-pp4-4x8", "job-tp8-pp2-2x8"])
 def test_workers_started_before_the_head_retry_and_join(outcomes: dict[str, Outcome], scenario: str) -> None:
     _holds(outcomes, scenario, "workers_retry_and_join")
 
@@ -70,8 +70,9 @@ def test_a_wrong_leader_address_makes_the_worker_fail_clearly(outcomes: dict[str
     _holds(outcomes, "wrong-leader-address", "worker_fails_clearly")
 
 
-def test_probes_as_rendered_report_a_killed_worker(outcomes: dict[str, Outcome]) -> None:
-    _holds(outcomes, "tp8-pp4-4x8", "probes_notice_lost_pod")
+@pytest.mark.parametrize("scenario", ["tp8-pp4-4x8", "job-tp8-pp2-2x8"])
+def test_probes_as_rendered_report_a_killed_worker(outcomes: dict[str, Outcome], scenario: str) -> None:
+    _holds(outcomes, scenario, "probes_notice_lost_pod")
 
 
 @pytest.mark.parametrize(("scenario", "check", "reported"), [
@@ -81,6 +82,7 @@ def test_probes_as_rendered_report_a_killed_worker(outcomes: dict[str, Outcome])
     ("broken-unbounded-gpu-wait", "leader_gives_up_clearly", "is still running"),
     ("broken-unbounded-head-wait", "worker_fails_clearly", "is still running"),
     ("broken-no-group-check", "probes_notice_lost_pod", "reported the loss of"),
+    ("broken-job-no-group-check", "probes_notice_lost_pod", "reported the loss of"),
 ])
 def test_each_check_reports_its_broken_case(outcomes: dict[str, Outcome], scenario: str, check: str,
                                             reported: str) -> None:

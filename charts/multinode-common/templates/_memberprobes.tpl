@@ -1,8 +1,11 @@
 {{/*
 Probes of an Indexed Job pod, whose template serves the leader and the workers alike: each probe is an
-exec check that does what the role's own probe does, chosen by the completion index. Index 0 asks the
-engine's HTTP endpoint (like the leader's httpGet probes); the others ask the Ray head (like the
-workers' probes). Every check is bounded one second under the probe's own timeout.
+exec check chosen by the completion index. Readiness does what the role's own probe does: index 0 asks
+the engine's HTTP endpoint (like the leader's httpGet probe), the others ask the Ray head (like the
+workers' probes). On a multi-pod group with probes.rayGroupCheck, startup and liveness run the Ray
+group check as role "member" (mnc.rayGroupCheck; index 0 asks the engine's endpoint first), as the
+LeaderWorkerSet's pods do: a lost pod fails every other pod's liveness, and each restarts in place and
+forms the group again. Every check is bounded one second under the probe's own timeout.
 Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
 */}}
 
@@ -17,27 +20,38 @@ Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
   exec timeout {{ $bound }} ray health-check --address "${MULTINODE_LEADER_ADDRESS}:${MULTINODE_RAY_PORT}"
 {{- end -}}
 
+{{/* One member probe's exec command. Takes (dict "root" $ "timeout" <timeoutSeconds> "path" <path> "group" <bool>). */}}
+{{- define "mnc.memberProbeCommand" -}}
+{{- $port := .root.Values.server.port -}}
+{{- if .group -}}
+{{- include "mnc.rayGroupCheckCommand" (dict "timeout" .timeout "role" "member" "port" $port "path" .path) -}}
+{{- else -}}
+{{- include "mnc.memberCheckCommand" (dict "timeout" .timeout "port" $port "path" .path) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "mnc.memberProbes" -}}
 {{- $p := .root.Values.probes -}}
-{{- $port := .root.Values.server.port -}}
+{{- $group := false -}}
+{{- if and (include "mnc.isMultiPod" .root) $p.rayGroupCheck }}{{ $group = true }}{{ end -}}
 startupProbe:
   exec:
     command:
-      {{- include "mnc.memberCheckCommand" (dict "timeout" $p.startup.timeoutSeconds "port" $port "path" .path) | nindent 6 }}
+      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.startup.timeoutSeconds "path" .path "group" $group) | nindent 6 }}
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
   failureThreshold: {{ include "mnc.startupFailureThreshold" .root }}
 readinessProbe:
   exec:
     command:
-      {{- include "mnc.memberCheckCommand" (dict "timeout" $p.readiness.timeoutSeconds "port" $port "path" .path) | nindent 6 }}
+      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.readiness.timeoutSeconds "path" .path "group" false) | nindent 6 }}
   periodSeconds: {{ $p.readiness.periodSeconds }}
   timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
   failureThreshold: {{ $p.readiness.failureThreshold }}
 livenessProbe:
   exec:
     command:
-      {{- include "mnc.memberCheckCommand" (dict "timeout" $p.liveness.timeoutSeconds "port" $port "path" .livenessPath) | nindent 6 }}
+      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.liveness.timeoutSeconds "path" .livenessPath "group" $group) | nindent 6 }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}

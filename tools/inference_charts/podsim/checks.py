@@ -30,11 +30,27 @@ def first_seen(sim: GroupSim, condition: Any) -> dict[str, Any] | None:
     return next((r for r in sim.observations() if "nodes" in r and condition(r)), None)
 
 
+_JOB_DISPATCH = re.compile(r"^leader_argc=(\d+)\n")
+
+
+def leader_argv(argv: list[str]) -> list[str]:
+    """The leader's own command line in a container's argv. An Indexed Job's container runs
+    `bash -c <dispatch> group-member <leader argv...> <worker argv...>`, the dispatch execing the first
+    leader_argc arguments at completion index 0; an LWS leader's argv is the leader's own."""
+    if argv[:2] == ["bash", "-c"] and len(argv) > 3 and (match := _JOB_DISPATCH.match(argv[2])):
+        return argv[4:4 + int(match.group(1))]
+    return argv
+
+
 def rendered_engine_argv(sim: GroupSim) -> list[str]:
-    """The engine command line the leader's script execs: the rendered args, expanded."""
+    """The engine command line the leader's script execs, expanded: what follows the script's $0
+    (`bash -c <script> ray-leader <engine argv...>`, as the charts render the leader)."""
     run = sim.runs[sim.leader]
     assert run.container is not None
-    return run.container.argv[len(run.container.spec.get("command", [])):]
+    argv = leader_argv(run.container.argv)
+    if argv[:2] != ["bash", "-c"] or len(argv) < 5:
+        raise ValueError(f"the leader's command line is not `bash -c <script> <name> <engine...>`: {argv[:4]}")
+    return argv[4:]
 
 
 def parallel_gpus(argv: list[str]) -> int:
