@@ -196,3 +196,66 @@ def probes_notice_lost_pod(sim: GroupSim, killed: str, slack: float = 2.0) -> li
                             f"{allowed:.0f} s = {state.period:.0f} x {state.failure_threshold} + "
                             f"{state.timeout:.0f} + {slack:.0f}); last check: {latest[:160]!r}")
     return problems
+
+
+def rejoined_whole(sim: GroupSim, name: str) -> dict[str, Any] | None:
+    """The first observation after name's container restarted in which the group looks whole to a
+    count of alive nodes: the GCS lists the crashed container's Ray node as dead, the restarted one's as
+    alive, and the alive nodes hold every GPU. From then on only a check that remembers the dead node
+    can tell that the engine lost its workers."""
+    run = sim.runs[name]
+    crashed_ms = run.restarted[0] * 1000
+
+    def whole(record: dict[str, Any]) -> bool:
+        mine = [n for n in record["nodes"] if n["ip"] == run.net.ip]
+        return (any(n["alive"] and n["start_ms"] > crashed_ms for n in mine)
+                and not any(n["alive"] for n in mine if n["start_ms"] < crashed_ms)
+                and alive_gpus(record) >= parallel_gpus(rendered_engine_argv(sim)))
+
+    return first_seen(sim, whole)
+
+
+def probes_stay_failed_after_rejoin(sim: GroupSim, restarted: str, slack: float = 2.0) -> list[str]:
+    """(e, in place) After a worker's container crashed and restarted in the same pod (an Indexed Job's
+    restartPolicy OnFailure), its new Ray node joins the old head and the GPU count is whole again,
+    but the engine's workers on the crashed node are gone: every other pod's liveness probe, each
+    passing before, fails within periodSeconds x failureThreshold + timeoutSeconds + slack of the crash
+    and passes no check started after the crash, also once the group looks whole again (rejoined_whole), so the
+    kubelet restarts the leader and the group forms on a new head."""
+    run = sim.runs[restarted]
+    if not run.restarted:
+        return [f"{restarted} was not restarted"]
+    crashed = run.restarted[0]
+    whole = rejoined_whole(sim, restarted)
+    if whole is None:
+        return [f"{restarted}'s restarted container never made the group whole again (its node joining, the "
+                f"crashed one listed dead): the run did not reach the case this check is about"]
+    sim.facts["group_whole_again_after_crash_s"] = round(whole["t"] - crashed, 3)
+    problems = []
+    for name, other in sim.runs.items():
+        if name == restarted:
+            continue
+        if other.prober is None or "livenessProbe" not in other.prober.states:
+            problems.append(f"{name} has no liveness probe")
+            continue
+        state = other.prober.states["livenessProbe"]
+        if not any(t < crashed for t in state.passed_at):
+            problems.append(f"{name}'s liveness probe never passed before {restarted} crashed")
+            continue
+        allowed = state.period * state.failure_threshold + state.timeout + slack
+        failed = [t for t in state.failed_at if t > crashed]
+        if not failed or failed[0] - crashed > allowed:
+            when = f"only after {failed[0] - crashed:.1f} s" if failed else "not at all"
+            problems.append(f"{name}'s liveness probe reported the crash of {restarted}'s container {when} "
+                            f"(allowed {allowed:.0f} s)")
+            continue
+        sim.facts[f"liveness_failed_after_crash_s[{name}]"] = round(failed[0] - crashed, 3)
+        later = [c for c in state.checks if c.started > whole["t"]]
+        if not later:
+            problems.append(f"{name}'s liveness probe ran no check after the group looked whole again")
+        passed = [c for c in state.checks if c.ok and c.started > crashed]
+        if passed:
+            problems.append(f"{name}'s liveness probe passed again {passed[0].started - crashed:.1f} s after the "
+                            f"crash ({restarted}'s node rejoined the old head at {whole['t'] - crashed:.1f} s): "
+                            f"the kubelet would keep the leader and its broken engine")
+    return problems
