@@ -62,15 +62,11 @@ with the check's exit status rather than a kubelet timeout. Takes the probe's ti
 {{- end -}}
 
 {{/*
-Is every GPU of the group on a Ray node that is alive and reachable, and has the head's cluster never
-lost a node? Asks the head's GCS for its node table directly (as `ray health-check` does: no driver
-joins the cluster), counts the GPUs of the nodes it lists as alive whose raylet accepts a TCP
-connection, and wants exactly MULTINODE_EXPECTED_GPUS with this pod's own node among them. The
-connection matters: the GCS lists a killed node as alive until its own health checks give up (about
-15 s by Ray's defaults), a refused connection shows it at once. A node the table lists as dead fails
-the check too, for as long as this head lives: a worker container that restarts in place (an Indexed
-Job's, or any with restartPolicy None) joins the old head again and makes the GPU count whole, but the
-engine's workers on the lost node are gone for good; only a new head gives a group the engine can use.
+Is every GPU of the group on a Ray node that is alive and reachable? Asks the head's GCS for its node
+table directly (as `ray health-check` does: no driver joins the cluster), counts the GPUs of the nodes
+it lists as alive whose raylet accepts a TCP connection, and wants exactly MULTINODE_EXPECTED_GPUS with
+this pod's own node among them. The connection matters: the GCS lists a killed node as alive until its
+own health checks give up (about 15 s by Ray's defaults), a refused connection shows it at once.
 Arguments: the role (leader, worker, or member: an Indexed Job pod, leader on index 0); for the leader,
 optionally the engine's port and health path, checked first.
 */}}
@@ -96,10 +92,9 @@ from ray._raylet import GcsClient
 head = pod_ip if role == "leader" else os.environ.get("MULTINODE_LEADER_ADDRESS") or os.environ["LWS_LEADER_ADDRESS"]
 address = "{}:{}".format(head, os.environ["MULTINODE_RAY_PORT"])
 want = int(os.environ["MULTINODE_EXPECTED_GPUS"])
-have, lost, dead, mine = 0, [], [], False
+have, lost, mine = 0, [], False
 for node in GcsClient(address=address).get_all_node_info(timeout=3).values():
     if node.state != 0:  # GcsNodeState ALIVE
-        dead.append(node.node_manager_address)
         continue
     try:
         socket.create_connection((node.node_manager_address, node.node_manager_port), timeout=1).close()
@@ -108,10 +103,9 @@ for node in GcsClient(address=address).get_all_node_info(timeout=3).values():
         continue
     have += int(node.resources_total.get("GPU", 0))
     mine = mine or node.node_manager_address == pod_ip
-if have != want or lost or dead or not mine:
-    sys.exit("[ray-probe] {} of {} GPUs on reachable Ray nodes at {}; unreachable: {}; dead since the head "
-             "started: {}; this pod's node: {}".format(have, want, address, ", ".join(lost) or "none",
-                                                      ", ".join(dead) or "none", "ok" if mine else "missing"))
+if have != want or lost or not mine:
+    sys.exit("[ray-probe] {} of {} GPUs on reachable Ray nodes at {}; unreachable: {}; this pod's node: {}".format(
+        have, want, address, ", ".join(lost) or "none", "ok" if mine else "missing"))
 {{- end -}}
 
 {{/*

@@ -83,7 +83,6 @@ class PodRun:
     exited: float | None = None
     returncode: int | None = None
     killed: float | None = None
-    restarted: list[float] = field(default_factory=list)  # when the container was crashed and restarted
     execs: list[tuple[float, list[str]]] = field(default_factory=list)
 
     @property
@@ -214,27 +213,6 @@ class GroupSim:
             run.prober.stop()  # its exec probes could only fail to enter a pod that is gone
         return when
 
-    def restart_in_place(self, name: str) -> float:
-        """Crashes the pod's container (every process in it at once, as an OOM kill of the container
-        would) and starts it again in the same pod, as the kubelet does under restartPolicy OnFailure
-        (its first restart comes at once; later ones after a back-off that only delays the same
-        sequence). The pod keeps its address, /tmp and /dev/shm; the new container gets a new prober
-        if the old one had one. Returns when the container crashed."""
-        run = self.runs[name]
-        assert run.container is not None
-        probed = run.prober is not None
-        if run.prober:
-            run.prober.stop()
-        when = time.time()
-        run.container.kill()
-        self.start(name)
-        with self._lock:
-            run.exited, run.returncode = None, None
-            run.restarted.append(when)
-        if probed:
-            self.start_probes(name)
-        return when
-
     def start_probes(self, name: str) -> Prober:
         run = self.runs[name]
         assert run.container is not None
@@ -256,7 +234,6 @@ class GroupSim:
         with self._lock:
             return {name: {"ip": run.net.ip, "scheduled": rel(run.scheduled), "started": rel(run.started),
                            "exited": rel(run.exited), "returncode": run.returncode, "killed": rel(run.killed),
-                           "restarted": [rel(t) for t in run.restarted],
                            "execs": [[rel(t), argv[:3]] for t, argv in run.execs]}
                     for name, run in self.runs.items()}
 
@@ -316,7 +293,7 @@ class GroupSim:
     def formation_seconds(self) -> float | None:
         """From the last pod start to the engine start (None while the engine has not started)."""
         engine = self.engine_started(self.leader)
-        starts = [run.execs[0][0] for run in self.runs.values() if run.execs]  # first containers only
+        starts = [run.started for run in self.runs.values() if run.started is not None]
         return None if engine is None or not starts else engine - max(starts)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
