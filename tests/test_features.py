@@ -220,8 +220,7 @@ def test_worker_probes_bound_the_head_check_under_their_timeout(render) -> None:
 
 
 def _job_probes(objects) -> dict[str, str]:
-    (job,) = [o for o in objects if o["kind"] == "Job"]
-    container = job["spec"]["template"]["spec"]["containers"][0]
+    container = one(objects, "Job")["spec"]["template"]["spec"]["containers"][0]
     return {name: container[name]["exec"]["command"][2] for name in ("startupProbe", "readinessProbe", "livenessProbe")}
 
 

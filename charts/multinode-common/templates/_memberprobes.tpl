@@ -4,8 +4,9 @@ exec check chosen by the completion index. Readiness does what the role's own pr
 the engine's HTTP endpoint (like the leader's httpGet probe), the others ask the Ray head (like the
 workers' probes). On a multi-pod group with probes.rayGroupCheck, startup and liveness run the Ray
 group check as role "member" (mnc.rayGroupCheck; index 0 asks the engine's endpoint first), as the
-LeaderWorkerSet's pods do: a lost pod fails every other pod's liveness, and each restarts in place and
-forms the group again. Every check is bounded one second under the probe's own timeout.
+LeaderWorkerSet's pods do: a lost pod fails every other pod's liveness, so the kubelet restarts them in
+place (a worker container that restarts in place and rejoins the old head before the leader's liveness
+fails is not caught: README, "Workload kinds"). Every check is bounded one second under the probe's own timeout.
 Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
 */}}
 
