@@ -13,7 +13,12 @@
   only, on a port they have; an autoscaler targets the release's LeaderWorkerSet, which then carries no
   replicas of its own;
 - logging: in a group of several pods, every NIM container (init containers too) has NIM's JSON
-  logging off, since the NIM JSON log formatter is missing in Ray worker processes and kills them.
+  logging off, since the NIM JSON log formatter is missing in Ray worker processes and kills them;
+- names: no rendered object takes a name a controller will create (the LWS's StatefulSets and headless
+  Services, the group pods' hostnames), since the controller then skips its own object or fails;
+- discovery: in every multi-pod group, the leader address every container is given (LWS_LEADER_ADDRESS,
+  or the chart's MULTINODE_LEADER_ADDRESS) resolves to that group's leader under the cluster DNS model
+  (cluster_dns), before any pod is Ready.
 
 Workloads are LeaderWorkerSets and Indexed Jobs (see runtime); a Service the chart renders as
 headless exists for pod DNS only and may carry no port.
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import runtime
+from .cluster_dns import ClusterDNS
 from .kube_schemas import object_name
 from .runtime import RuntimePod
 
@@ -366,6 +372,42 @@ def check_logging(pods: list[RuntimePod]) -> Iterator[Finding]:
                                   "(Ray worker processes lack the NIM JSON log formatter)")
 
 
+def check_controller_names(objects: list[dict[str, Any]]) -> Iterator[Finding]:
+    """A rendered object of the same kind and name as one a controller creates: for the LWS headless
+    Service, CreateHeadlessServiceIfNotExists then makes nothing (runtime.controller_services)."""
+    rendered = {(o.get("kind"), o["metadata"].get("namespace", "default"), o["metadata"]["name"]): o
+                for o in objects if isinstance(o.get("metadata"), dict) and "name" in o["metadata"]}
+    for made in runtime.controller_objects(objects):
+        taken = rendered.get((made.kind, made.namespace, made.name))
+        if taken is not None:
+            yield Finding("names", object_name(taken),
+                          f"takes the name of the {made.kind} that {made.made_by} creates")
+
+
+LEADER_ADDRESS_VARIABLES = ("MULTINODE_LEADER_ADDRESS", "LWS_LEADER_ADDRESS")
+
+
+def check_discovery(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:
+    """Each multi-pod group's leader address, as its pods' containers get it, names its leader in DNS."""
+    dns = ClusterDNS(objects)
+    for members in pods_by_group(pods).values():
+        if len(members) < 2:
+            continue
+        leader = next((pod for pod in members if pod.is_leader), None)
+        for pod in members:
+            for container in pod.containers:
+                env = {e["name"]: e.get("value") for e in pod.container_env(container)}
+                name = next((env[v] for v in LEADER_ADDRESS_VARIABLES if env.get(v)), None)
+                if name is None or "$(" in name:
+                    continue
+                resolved = dns.resolve(name, pod.namespace)
+                if leader is None or resolved != leader.name:
+                    why = dns.why_unresolved(name, pod.namespace) if resolved is None else f"it names {resolved}"
+                    yield Finding("discovery", f"pod {pod.name} container {container['name']}",
+                                  f"the leader address {name} does not resolve to the leader "
+                                  f"{leader.name if leader else '?'} before it is Ready: {why}")
+
+
 def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     """Every finding of every invariant for one rendered release."""
     pods = runtime.pods(objects)
@@ -381,4 +423,6 @@ def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     findings += check_cache(objects, pods)
     findings += check_logging(pods)
     findings += check_monitoring_and_scaling(objects, pods)
+    findings += check_controller_names(objects)
+    findings += check_discovery(objects, pods)
     return findings

@@ -19,7 +19,7 @@ spec:
   scaleTargetRef:
     apiVersion: leaderworkerset.x-k8s.io/v1
     kind: LeaderWorkerSet
-    name: {{ include "mnc.fullname" . }}
+    name: {{ include "mnc.groupSetName" . }}
   minReplicas: {{ $a.minReplicas }}
   maxReplicas: {{ $a.maxReplicas }}
   metrics:
@@ -35,7 +35,7 @@ spec:
     scaleDown:
       stabilizationWindowSeconds: 600
 {{- else -}}
-{{- $query := $a.keda.query | default (printf "sum(%s{namespace=%q,pod=~%q})" $a.metric .Release.Namespace (printf "%s-[0-9]+" (include "mnc.fullname" .))) -}}
+{{- $query := $a.keda.query | default (printf "sum(%s{namespace=%q,pod=~%q})" $a.metric .Release.Namespace (printf "%s-[0-9]+" (include "mnc.groupSetName" .))) -}}
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata:
@@ -47,7 +47,7 @@ spec:
   scaleTargetRef:
     apiVersion: leaderworkerset.x-k8s.io/v1
     kind: LeaderWorkerSet
-    name: {{ include "mnc.fullname" . }}
+    name: {{ include "mnc.groupSetName" . }}
   minReplicaCount: {{ $a.minReplicas }}
   maxReplicaCount: {{ $a.maxReplicas }}
   pollingInterval: {{ $a.keda.pollingInterval }}

@@ -11,7 +11,7 @@ the worker template is still rendered because the API requires it.
 apiVersion: leaderworkerset.x-k8s.io/v1
 kind: LeaderWorkerSet
 metadata:
-  name: {{ include "mnc.fullname" $root }}
+  name: {{ include "mnc.groupSetName" $root }}
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "mnc.labels" $root | nindent 4 }}

@@ -1,6 +1,6 @@
 {{/*
-Names and labels. Kubernetes names are capped at 63 characters; the LeaderWorkerSet controller appends
-"-<group>-<index>" to pod names, so the base name is held to 52 to leave room for them.
+Names and labels. The base name (mnc.fullname) is held to 52 characters, as Helm's own scaffold does;
+names the controllers derive from it are held to their limits in mnc.groupSetName.
 */}}
 
 {{/* Chart name, overridable with nameOverride. */}}
@@ -20,6 +20,21 @@ Names and labels. Kubernetes names are capped at 63 characters; the LeaderWorker
 {{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The LeaderWorkerSet's name: <fullname 42>-group. It must differ from every Service the chart renders,
+because with subdomainPolicy Shared the LWS controller makes the pods' headless Service under the LWS's
+own name and skips that step when a Service of that name already exists (kubernetes-sigs/lws v0.8.0,
+pkg/controllers/leaderworkerset_controller.go reconcileHeadlessServices and
+pkg/utils/controller/controller_utils.go CreateHeadlessServiceIfNotExists). The API Service keeps
+<fullname>. Lengths: the controller runs one worker StatefulSet per group, named <lws>-<group>, whose
+pods carry controller-revision-hash=<statefulset>-<hash of up to 10 characters>, a label value (at
+most 63), so a StatefulSet name may hold 52; pods are <lws>-<group>-<index>, a hostname (at most 63).
+42 + "-group" + "-" + three digits of group index is 52, and three more of worker index stay within 63.
+*/}}
+{{- define "mnc.groupSetName" -}}
+{{- printf "%s-group" (include "mnc.fullname" . | trunc 42 | trimSuffix "-") -}}
 {{- end -}}
 
 {{/* chart-version, as helm.sh/chart wants it. */}}

@@ -18,7 +18,7 @@ A pod that any policy selects refuses all other ingress, so nothing else reaches
 {{- if include "mnc.isIndexedJob" .root }}
 batch.kubernetes.io/job-name: {{ include "mnc.groupJobName" . }}
 {{- else }}
-leaderworkerset.sigs.k8s.io/name: {{ include "mnc.fullname" .root }}
+leaderworkerset.sigs.k8s.io/name: {{ include "mnc.groupSetName" .root }}
 leaderworkerset.sigs.k8s.io/group-index: {{ .group | toString | quote }}
 {{- end }}
 {{- end -}}

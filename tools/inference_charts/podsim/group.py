@@ -106,7 +106,7 @@ class GroupSim:
         pods = [p for p in sim_pods(objects) if p.group == group]
         if not pods:
             raise ValueError(f"the rendered objects hold no group {group}")
-        self.runs = {p.name: PodRun(p, self.network.allocate(p.name, p.dns_names)) for p in pods}
+        self.runs = {p.name: PodRun(p, self.network.allocate(p.name, p.dns_names, p.own_names)) for p in pods}
         self.observer: subprocess.Popen[bytes] | None = None
         self.observer_out = workdir / "gcs-observer.jsonl"
         self._lock = threading.Lock()
@@ -178,7 +178,7 @@ class GroupSim:
         self.network.attach(name)
         self.inodes.update(self.network.inodes())
         self.network.publish(name)
-        run.sandbox = Sandbox(run.pod, run.net, self.network.hosts_file, self.workdir / "pods" / name)
+        run.sandbox = Sandbox(run.pod, run.net, self.network.hosts_file(name), self.workdir / "pods" / name)
         run.sandbox.start()
         with contextlib.suppress(OSError):
             self.pid_namespaces.add(os.readlink(f"/proc/{run.sandbox.pid}/ns/pid"))

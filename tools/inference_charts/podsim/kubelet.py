@@ -115,7 +115,10 @@ def container_env(container: Mapping[str, Any], pod: SimPod, net: PodNet, host_i
     if container.get("envFrom"):
         raise ContainerConfigError("envFrom is not supported by the simulation")
     env: dict[str, str] = {}
-    for entry in [*pod.injected_env, *container.get("env", []), *pod.appended_env]:
+    # LWS's variables replace the container's own of the same names (runtime.lws_env).
+    injected = {entry["name"] for entry in pod.injected_env}
+    own = [entry for entry in container.get("env", []) if entry["name"] not in injected]
+    for entry in [*pod.injected_env, *own, *pod.appended_env]:
         name = entry["name"]
         source = entry.get("valueFrom")
         if source is None:

@@ -6,10 +6,12 @@ can collide with the host's or another run's. Every pod namespace gets eth0, the
 whose other end is enslaved to the bridge. Addresses come from 10.77.0.0/16, which exists only inside
 these namespaces: the hub has no route out and the host has no route in.
 
-Name resolution stands in for cluster DNS with one hosts file per network, bind-mounted over each pod's
-/etc/hosts (see sandbox_init.py). A pod's names appear there only once the pod is "scheduled"
-(publish), as in Kubernetes, where a pod's DNS record exists only once it has an IP: a worker started
-before its leader cannot resolve the leader yet and must retry.
+Name resolution stands in for cluster DNS with one hosts file per pod, bind-mounted over the pod's
+/etc/hosts (see sandbox_init.py). It holds the records cluster_dns.ClusterDNS publishes for the pods
+of the network (only those: a pod whose subdomain names no headless Service selecting it has none), and
+the pod's own names, which the kubelet writes into that pod's hosts file alone. A pod's records appear
+only once the pod is "scheduled" (publish), as in Kubernetes, where a pod's DNS record exists only once
+it has an IP: a worker started before its leader cannot resolve the leader yet and must retry.
 
 Every namespace name starts with PREFIX and the id of the process that made it, so a later run can
 remove what a killed run left behind (sweep_stale).
@@ -111,6 +113,7 @@ class PodNet:
     netns: str
     ip: str
     dns_names: tuple[str, ...]
+    own_names: tuple[str, ...] = ()
     published: bool = False
 
 
@@ -128,11 +131,9 @@ class Network:
         self.hub = f"{self.name}-hub"
         self.octet = 10 + self.index % 240
         self.hub_ip = f"{SUBNET}.{self.octet}.1"
-        self.hosts_file = self.state_dir / "hosts"
 
     def up(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._write_hosts()
         run_ip("netns", "add", self.hub)
         self.created.append(self.hub)
         run_ip("-n", self.hub, "link", "set", "lo", "up")
@@ -140,12 +141,18 @@ class Network:
         run_ip("-n", self.hub, "addr", "add", f"{self.hub_ip}/24", "dev", "br0")
         run_ip("-n", self.hub, "link", "set", "br0", "up")
 
-    def allocate(self, name: str, dns_names: tuple[str, ...]) -> PodNet:
+    def allocate(self, name: str, dns_names: tuple[str, ...], own_names: tuple[str, ...] = ()) -> PodNet:
         """Reserves the pod's address; its namespace is made by attach()."""
         number = len(self.pods)
-        pod = PodNet(name, f"{self.name}-p{number}", f"{SUBNET}.{self.octet}.{10 + number}", dns_names)
+        pod = PodNet(name, f"{self.name}-p{number}", f"{SUBNET}.{self.octet}.{10 + number}", dns_names,
+                     own_names)
         self.pods[name] = pod
+        self._write_hosts()
         return pod
+
+    def hosts_file(self, name: str) -> Path:
+        """The /etc/hosts of pod name."""
+        return self.state_dir / f"hosts-{list(self.pods).index(name)}"
 
     def attach(self, name: str) -> PodNet:
         """Creates the pod's namespace, its eth0 on the bridge and its address (the pod is scheduled)."""
@@ -167,12 +174,17 @@ class Network:
         self._write_hosts()
 
     def _write_hosts(self) -> None:
-        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-        lines += [f"{pod.ip}\t{' '.join(pod.dns_names)}" for pod in self.pods.values() if pod.published]
-        # Rewritten in place with one write: pods see this inode through a bind mount, and a new file
-        # (an atomic rename) would not show through it.
-        with open(self.hosts_file, "w") as hosts:
-            hosts.write("\n".join(lines) + "\n")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        cluster = [f"{pod.ip}\t{' '.join(pod.dns_names)}" for pod in self.pods.values()
+                   if pod.published and pod.dns_names]
+        for name, own in self.pods.items():
+            lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+            if own.own_names:
+                lines.append(f"{own.ip}\t{' '.join(own.own_names)}")
+            # Rewritten in place with one write: the pod sees this inode through a bind mount, and a new
+            # file (an atomic rename) would not show through it.
+            with open(self.hosts_file(name), "w") as hosts:
+                hosts.write("\n".join([*lines, *cluster]) + "\n")
 
     def hub_argv(self, *argv: str) -> list[str]:
         """argv run in the hub namespace (where the node's checks of pod addresses come from)."""
