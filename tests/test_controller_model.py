@@ -57,7 +57,7 @@ def test_old_naming_leaves_the_leader_without_a_dns_name_and_names_the_service(o
     dns = ClusterDNS(broken)
     assert dns.resolve(address, worker.namespace) is None
     why = dns.why_unresolved(address, worker.namespace)
-    assert f"Service {service} is not headless" in why and "skips an existing name" in why
+    assert f"Service {service} (not headless)" in why and "skips an existing one" in why
     findings = [str(f) for f in invariants.check(broken, "infiniband")]
     assert any(f.startswith(f"[names] Service/{service}") and "LeaderWorkerSet" in f for f in findings), findings
     assert any(f.startswith("[discovery]") and f"Service {service}" in f for f in findings), findings

@@ -110,6 +110,27 @@ def test_ct_lint_without_ct_passes() -> None:
     assert ctlint.lint() == []
 
 
+def test_every_chart_has_the_values_yaml_ct_lints() -> None:
+    """ct yamllints values.yaml of every chart, the library's included (chart-testing v3.14.0 LintChart)."""
+    for folder in FOLDERS:
+        assert folder / "values.yaml" in ctlint.linted_yaml_files(folder)
+        assert (folder / "values.yaml").is_file(), f"{folder.name} has no values.yaml: ct lint fails on it"
+
+
+@pytest.mark.skipif(not HAVE_HELM, reason="no Helm CLI: run `make helm-clis`")
+def test_a_chart_without_values_yaml_fails_the_yamllint_step_and_stops_there(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "charts").mkdir(parents=True)
+    library = paths.chart_dir("multinode-common")
+    subprocess.run(["cp", "-r", str(library), str(root / "charts")], check=True)
+    subprocess.run(["cp", "-r", str(paths.CI_DIR), str(root / "ci")], check=True)
+    assert ctlint.lint(root / "ci" / "ct.yaml", root=root) == []
+    (root / "charts" / "multinode-common" / "values.yaml").unlink()
+    problems = ctlint.lint(root / "ci" / "ct.yaml", root=root)
+    assert [(p.chart, p.step) for p in problems] == [("multinode-common", "yamllint")]
+    assert "values.yaml: [Errno 2] No such file or directory" in problems[0].message
+
+
 @pytest.mark.skipif(not HAVE_HELM, reason="no Helm CLI: run `make helm-clis`")
 def test_package(tmp_path: Path) -> None:
     archives = package.package(tmp_path)
@@ -120,7 +141,7 @@ def test_package(tmp_path: Path) -> None:
     values = yaml.safe_load((paths.chart_dir(paths.UMBRELLA_CHART) / "ci" / "both-engines-values.yaml").read_text())
     objects = parse_manifests(umbrella.render(values, name="models", namespace="inference", is_install=True)).objects
     assert {o["metadata"]["name"] for o in objects if o["kind"] == "LeaderWorkerSet"} == {
-        "models-vllm-multinode", "models-nim-multinode"}, "the archive carries both engines and their library"
+        "models-vllm-multinode-group", "models-nim-multinode-group"}, "the archive carries both engines and their library"
     for archive in archives:
         assert not [n for n in helm_python.Chart.load(archive).files if n["name"].startswith("ci/")]
 

@@ -44,8 +44,10 @@ def test_example_renders_clean_and_summary_is_right(path: Path, harness: Harness
     profile = case.values.get("fabric", {}).get("profile", "infiniband")
     assert f"fabric    {profile}:" in summary
     indexed = case.values.get("workload", {}).get("kind") == "IndexedJob"
-    leader_suffix = "-0" if indexed else ""  # an Indexed Job's leader is completion index 0 of group g's Job
-    leaders = ", ".join(f"{case.release}-{case.chart}-{g}{leader_suffix}" for g in range(groups))
+    # An Indexed Job's leader is completion index 0 of group g's Job <fullname>-g; a LeaderWorkerSet's is
+    # pod g of the LWS <fullname>-group.
+    base = f"{case.release}-{case.chart}" + ("" if indexed else "-group")
+    leaders = ", ".join(f"{base}-{g}{'-0' if indexed else ''}" for g in range(groups))
     assert f"-> {leaders}" in summary
     assert "invariants: no problems" in summary
 

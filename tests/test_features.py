@@ -47,7 +47,7 @@ def test_unique_subdomain_per_replica_keeps_leader_only_service(render) -> None:
     assert _lws(objects)["spec"]["networkConfig"] == {"subdomainPolicy": "UniquePerReplica"}
     service = one(objects, "Service")
     selected = [p.name for p in runtime.pods(objects) if runtime.selects(service["spec"]["selector"], p)]
-    assert selected == ["feat-vllm-multinode-0", "feat-vllm-multinode-1"]
+    assert selected == ["feat-vllm-multinode-group-0", "feat-vllm-multinode-group-1"]
 
 
 def test_restart_and_rollout_policies(render) -> None:
@@ -66,7 +66,8 @@ def test_leader_ready_is_allowed_for_one_pod(render) -> None:
 
 def test_image_digest_pins_every_container(render) -> None:
     digest = "sha256:" + "ab" * 32
-    for container in _containers(render(image={"digest": digest})):
+    # A digest says nothing of Ray: the multi-pod group needs ray.imageCarriesRay said explicitly.
+    for container in _containers(render(image={"digest": digest}, ray={"imageCarriesRay": True})):
         assert container["image"] == f"vllm/vllm-openai@{digest}"
 
 
@@ -183,10 +184,10 @@ def test_ray_settings_reach_both_scripts(render) -> None:
 
 def test_names_can_be_overridden(render) -> None:
     objects = render(fullnameOverride="llm")
-    assert _lws(objects)["metadata"]["name"] == "llm"
+    assert _lws(objects)["metadata"]["name"] == "llm-group"
     assert one(objects, "Service")["metadata"]["name"] == "llm"
     assert one(objects, "PersistentVolumeClaim")["metadata"]["name"] == "llm-model-cache"
-    assert _lws(render(nameOverride="vllm"))["metadata"]["name"] == "feat-vllm"
+    assert _lws(render(nameOverride="vllm"))["metadata"]["name"] == "feat-vllm-group"
 
 
 def test_cache_options(render) -> None:

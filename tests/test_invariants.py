@@ -48,7 +48,7 @@ def test_service_selecting_workers_is_caught(objects) -> None:
     selector = one(broken, "Service")["spec"]["selector"]
     del selector["leaderworkerset.sigs.k8s.io/worker-index"]
     del selector["app.kubernetes.io/component"]
-    assert any("selects worker pods llama-405b-vllm-multinode-0-1" in f for f in _findings(broken))
+    assert any("selects worker pods llama-405b-vllm-multinode-group-0-1" in f for f in _findings(broken))
 
 
 def test_service_selecting_nothing_is_caught(objects) -> None:
@@ -76,8 +76,8 @@ def test_missing_shared_memory_is_caught(objects) -> None:
     spec = _template(broken, "worker")["spec"]
     spec["volumes"] = [v for v in spec["volumes"] if v["name"] != "dshm"]
     findings = _findings(broken)
-    assert any("shared-memory" in f and "llama-405b-vllm-multinode-0-1" in f for f in findings)
-    assert not any("shared-memory" in f and "pod llama-405b-vllm-multinode-0 " in f for f in findings)
+    assert any("shared-memory" in f and "llama-405b-vllm-multinode-group-0-1" in f for f in findings)
+    assert not any("shared-memory" in f and "pod llama-405b-vllm-multinode-group-0 " in f for f in findings)
 
 
 def test_wrong_tensor_parallel_size_is_caught(objects) -> None:

@@ -85,7 +85,7 @@ def test_nim_credentials_and_model_source(m: MatrixCase, evaluated) -> None:
 def _role_command(m: MatrixCase, pod: runtime.RuntimePod) -> list[str]:
     """The command line a pod runs in its role: for Indexed Jobs, the half its rank selects."""
     (container,) = pod.containers
-    argv = [str(a) for a in container["command"] + container.get("args", [])]
+    argv = [str(a) for a in container.get("command", []) + container.get("args", [])]
     if m.workload != "IndexedJob":
         return argv
     leader_argc = int(argv[2].split("leader_argc=")[1].split()[0])
@@ -98,6 +98,10 @@ def test_nim_commands_per_role(m: MatrixCase, evaluated) -> None:
     for pod in runtime.pods(evaluated(m).objects):
         argv = _role_command(m, pod)
         env = env_of(pod.containers[0])
+        # As NVIDIA's operator runs NIM: args only, so the image's entrypoint runs first.
+        assert "command" not in pod.containers[0]
+        assert all("command" not in init for init in pod.init_containers)
+        assert env["HF_HOME"] == f"{m.case.values.get('cache', {}).get('mountPath', '/opt/nim/.cache')}/huggingface/hub"
         if m.topology.pods == 1:
             assert argv == ["nim-serve"]
             assert "NIM_MULTI_NODE" not in env
@@ -107,6 +111,10 @@ def test_nim_commands_per_role(m: MatrixCase, evaluated) -> None:
         rank_field = ("metadata.annotations['batch.kubernetes.io/job-completion-index']" if m.workload == "IndexedJob"
                       else "metadata.labels['leaderworkerset.sigs.k8s.io/worker-index']")
         assert env["NIM_NODE_RANK"] == {"fieldRef": {"fieldPath": rank_field}}
+        if m.workload == "IndexedJob":  # one template: the dispatch exports the role (see the Job test below)
+            assert "NIM_LEADER_ROLE" not in env
+        else:
+            assert env["NIM_LEADER_ROLE"] == ("1" if pod.is_leader else "0")
         if pod.is_leader:
             assert argv == ["nim-serve-ray", "--head", "--port", "6379"]
         else:
@@ -118,6 +126,12 @@ def test_nim_commands_per_role(m: MatrixCase, evaluated) -> None:
 def test_nim_probes_use_nim_health_endpoints(m: MatrixCase, evaluated) -> None:
     for pod in runtime.pods(evaluated(m).objects):
         if not pod.is_leader:
+            # Workers are probed with `ray status` against the head, as NVIDIA's operator probes them.
+            (container,) = pod.containers
+            for name in ("startupProbe", "livenessProbe"):
+                script = " ".join(container[name]["exec"]["command"])
+                assert "ray status --address" in script and "RAY_GROUP_CHECK" not in script, script
+                assert m.workload == "IndexedJob" or "python3" not in script, script
             continue
         (container,) = pod.containers
         probes = {name: container[name] for name in ("startupProbe", "readinessProbe", "livenessProbe")}
@@ -129,10 +143,8 @@ def test_nim_probes_use_nim_health_endpoints(m: MatrixCase, evaluated) -> None:
             assert probes["readinessProbe"]["httpGet"]["path"] == "/v1/health/ready"
             assert probes["startupProbe"]["httpGet"]["path"] == "/v1/health/ready"
             liveness = probes["livenessProbe"]
-            if m.topology.pods > 1:  # probes.rayGroupCheck: the engine's endpoint and the Ray group
-                assert "'/v1/health/live' <<'RAY_GROUP_CHECK'" in liveness["exec"]["command"][2]
-            else:
-                assert liveness["httpGet"]["path"] == "/v1/health/live"
+            # No group check for NIM (probes.rayGroupCheck accepts only false): the engine's endpoint.
+            assert liveness["httpGet"]["path"] == "/v1/health/live"
         period = probes["startupProbe"]["periodSeconds"]
         assert probes["startupProbe"]["failureThreshold"] * period >= 7200
         assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]
@@ -149,7 +161,8 @@ def test_nim_preload_downloads_once_on_a_shared_cache(m: MatrixCase, evaluated) 
             continue
         (init,) = inits
         assert init["name"] == "download-model"
-        argv = [str(a) for a in init["command"]]
+        assert "command" not in init
+        argv = [str(a) for a in init["args"]]
         download = ["download-to-cache"] + (["--profiles", nim_profile(m.topology, m.layout)] if m.layout != "values"
                                             else [])
         assert argv[-len(download):] == download
@@ -197,7 +210,7 @@ def test_indexed_job_only_index_zero_is_exposed(m: MatrixCase, evaluated) -> Non
 
 def _write_stub(folder: Path, name: str) -> None:
     path = folder / name
-    path.write_text('#!/bin/sh\necho "stub $(basename "$0") $*"\n')
+    path.write_text('#!/bin/sh\necho "stub $(basename "$0") $*"\necho "role=${NIM_LEADER_ROLE:-unset}"\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
@@ -221,7 +234,8 @@ def test_indexed_job_container_runs_the_role_of_its_rank(chart: str, evaluated, 
                 "MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS": "10"})
 
     def run(rank: str) -> str:
-        done = subprocess.run(container["command"], env={**env, "MULTINODE_NODE_RANK": rank},
+        argv = container.get("command", []) + container.get("args", [])
+        done = subprocess.run(argv, env={**env, "MULTINODE_NODE_RANK": rank},
                               capture_output=True, text=True, timeout=60)
         return done.stdout + done.stderr
 
@@ -230,8 +244,10 @@ def test_indexed_job_container_runs_the_role_of_its_rank(chart: str, evaluated, 
     finally:
         listener.close()
     if chart == "nim-multinode":
-        assert "stub nim-serve-ray --head --port 6379" in leader
-        assert f"stub nim-serve-ray --head-address 127.0.0.1:{port}" in worker
+        # args only (the image's entrypoint runs first); the dispatch exports the role's NIM_LEADER_ROLE.
+        assert "command" not in container
+        assert "stub nim-serve-ray --head --port 6379\nrole=1" in leader
+        assert f"stub nim-serve-ray --head-address 127.0.0.1:{port}\nrole=0" in worker
     else:
         assert f"stub ray start --head --port={port} --node-ip-address=127.0.0.1" in leader
         assert "stub vllm serve" in leader and "--distributed-executor-backend ray" in leader

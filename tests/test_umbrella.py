@@ -150,7 +150,7 @@ name: global-probe
 version: 0.0.1
 dependencies:
   - name: multinode-common
-    version: 0.1.0
+    version: 0.2.0
     repository: file://{library}
 """
 

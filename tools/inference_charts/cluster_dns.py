@@ -1,17 +1,21 @@
 """Cluster DNS as a pod sees it: which names resolve to which pod, and why a name does not.
 
 The model, each rule from its source:
-  - A pod gets the record <hostname>.<subdomain>.<namespace>.svc.<zone> only through a headless Service
-    (clusterIP None) named exactly like its subdomain, in its namespace, that selects it: the
-    EndpointSlice controller sets an endpoint's hostname only when pod.Spec.Hostname is set and
-    pod.Spec.Subdomain equals the Service's name (kubernetes/kubernetes v1.34.0
-    staging/src/k8s.io/endpointslice/utils.go podToEndpoint), and cluster DNS answers hostname records
-    for the endpoints of headless Services only (kubernetes/dns docs/specification.md, 2.4 "Records for
-    a Headless Service"; coredns/coredns v1.12.1 plugin/kubernetes/kubernetes.go findServices). A
-    ClusterIP Service of that name gives the pods no names at all.
-  - An endpoint of a pod that is not Ready is published only when the Service sets
-    publishNotReadyAddresses (endpointslice utils.go podToEndpoint: Ready is forced true with it, and
-    CoreDNS serves ready endpoints). A pod without an IP has no endpoint.
+  - A pod's record <hostname>.<subdomain>.<namespace>.svc.<zone> comes from the endpoints of a Service
+    named exactly like its subdomain, in its namespace, that selects it: the EndpointSlice controller
+    sets an endpoint's hostname only when pod.Spec.Hostname is set and pod.Spec.Subdomain equals the
+    Service's name (kubernetes/endpointslice v0.34.0 util/controller_utils.go ShouldSetHostname, used by
+    utils.go podToEndpoint). The DNS specification promises these records for headless Services only
+    (kubernetes/dns 1.26.7 docs/specification.md 2.4), and kube-dns answers nothing for a Service with a
+    cluster IP (pkg/dns/dns.go); CoreDNS answers any query with an endpoint label from the endpoints,
+    whatever the Service's type (coredns/coredns v1.12.4 plugin/kubernetes/kubernetes.go findServices,
+    `svc.Headless() || r.endpoint != ""`). The model follows CoreDNS, the default cluster DNS, and the
+    invariants require headless Services anyway.
+  - Only ready endpoints are answered (CoreDNS object/endpoint.go EndpointSliceToEndpoints), and an
+    endpoint is ready when the pod is Ready and not terminating, or always when the Service sets
+    publishNotReadyAddresses (endpointslice utils.go podToEndpoint). A pod without an IP has no endpoint
+    (ShouldPodBeInEndpoints). A headless Service with no ports still has endpoints (reconciler
+    getEndpointPorts, "Allow headless service not to have ports") and records (CoreDNS adds a sentinel).
   - A pod's resolver (dnsPolicy ClusterFirst) searches <namespace>.svc.<zone>, svc.<zone>, <zone>
     (kubernetes v1.34.0 pkg/kubelet/network/dns/dns.go generateSearchesForDNSClusterFirst), so
     LWS_LEADER_ADDRESS, <leader>.<subdomain>.<namespace> with no .svc, resolves through the second.
@@ -31,12 +35,15 @@ ZONE = "cluster.local"
 
 
 @dataclass(frozen=True)
-class HeadlessService:
+class NamingService:
+    """A Service whose endpoints give pods names: every Service with a selector."""
+
     name: str
     namespace: str
     selector: dict[str, str]
     publish_not_ready: bool
     made_by: str  # "rendered" or the controller's workload
+    headless: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,22 +60,19 @@ def search_path(namespace: str) -> tuple[str, ...]:
     return (f"{namespace}.svc.{ZONE}", f"svc.{ZONE}", ZONE)
 
 
-def _services(objects: list[dict[str, Any]]) -> tuple[list[HeadlessService], list[dict[str, Any]]]:
-    """Headless Services that will exist (rendered and controller-made) and the rendered non-headless ones."""
-    headless, others = [], []
+def _services(objects: list[dict[str, Any]]) -> list[NamingService]:
+    """The Services that will exist (rendered and controller-made) that select pods."""
+    found = []
     for obj in objects:
         if obj.get("kind") != "Service" or runtime.is_hook(obj):
             continue
         spec = obj.get("spec", {})
-        if spec.get("clusterIP") == "None":
-            headless.append(HeadlessService(obj["metadata"]["name"], obj["metadata"].get("namespace", "default"),
-                                            dict(spec.get("selector") or {}),
-                                            bool(spec.get("publishNotReadyAddresses")), "rendered"))
-        else:
-            others.append(obj)
-    headless += [HeadlessService(s.name, s.namespace, s.selector, s.publish_not_ready, s.made_by)
-                 for s in runtime.controller_services(objects)]
-    return headless, others
+        found.append(NamingService(obj["metadata"]["name"], obj["metadata"].get("namespace", "default"),
+                                   dict(spec.get("selector") or {}), bool(spec.get("publishNotReadyAddresses")),
+                                   "rendered", spec.get("clusterIP") == "None"))
+    found += [NamingService(s.name, s.namespace, s.selector, s.publish_not_ready, s.made_by, s.headless)
+              for s in runtime.controller_services(objects)]
+    return found
 
 
 class ClusterDNS:
@@ -77,7 +81,7 @@ class ClusterDNS:
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.objects = objects
         self.pods = runtime.pods(objects)
-        self.headless, self.other_services = _services(objects)
+        self.services = _services(objects)
         self.records: list[PodRecord] = []
         for pod in self.pods:
             self.records += self._records_of(pod)
@@ -87,7 +91,7 @@ class ClusterDNS:
             return []
         return [PodRecord(f"{pod.hostname}.{pod.subdomain}.{pod.namespace}.svc.{ZONE}", pod.name, svc.name,
                           not svc.publish_not_ready)
-                for svc in self.headless
+                for svc in self.services
                 if svc.name == pod.subdomain and svc.namespace == pod.namespace and svc.selector
                 and runtime.selects(svc.selector, pod)]
 
@@ -117,8 +121,8 @@ class ClusterDNS:
         return None
 
     def why_unresolved(self, name: str, namespace: str) -> str:
-        """Why a pod's name gives no record: the pod it names, and the Service that took its subdomain's
-        name or the missing headless Service."""
+        """Why a pod's name gives no record before the pod is Ready: the pod it names, and the Service
+        that holds its subdomain's name, or the headless Service that is missing."""
         name = name.rstrip(".")
         for pod in self.pods:
             if not pod.subdomain:
@@ -127,16 +131,18 @@ class ClusterDNS:
             fqdn = f"{short}.{pod.namespace}.svc.{ZONE}"
             if name not in (short, f"{short}.{pod.namespace}", f"{short}.{pod.namespace}.svc", fqdn):
                 continue
-            same_name = [o for o in self.other_services if o["metadata"]["name"] == pod.subdomain]
-            if same_name:
-                svc = same_name[0]
-                wanted = [s for s in runtime.wanted_headless_services(self.objects) if s.name == pod.subdomain]
-                by = f"; {wanted[0].made_by} would have made it headless but skips an existing name" if wanted else ""
-                return (f"{name} names pod {pod.name}, but Service {pod.subdomain} is not headless (type "
-                        f"{svc.get('spec', {}).get('type', 'ClusterIP')}): cluster DNS gives no pod names "
-                        f"through it{by}")
-            headless = [s for s in self.headless if s.name == pod.subdomain and s.namespace == pod.namespace]
-            if not headless:
-                return f"{name} names pod {pod.name}, but no headless Service {pod.subdomain} exists"
-            return f"{name} names pod {pod.name}, but headless Service {pod.subdomain} does not select it"
+            holders = [s for s in self.services if s.name == pod.subdomain and s.namespace == pod.namespace]
+            wanted = [s for s in runtime.wanted_headless_services(self.objects) if s.name == pod.subdomain]
+            skipped = (f"; {wanted[0].made_by} would have made a headless Service of that name but skips an "
+                       "existing one") if wanted and not any(s.made_by == wanted[0].made_by for s in holders) else ""
+            if not holders:
+                return f"{name} names pod {pod.name}, but no Service {pod.subdomain} exists"
+            service = holders[0]
+            kind = "headless" if service.headless else "not headless"
+            if not runtime.selects(service.selector, pod):
+                return (f"{name} names pod {pod.name}, but Service {service.name} ({kind}) does not select it"
+                        f"{skipped}")
+            return (f"{name} names pod {pod.name}, but Service {service.name} ({kind}) publishes it only once the "
+                    f"pod is Ready (no publishNotReadyAddresses), and a group's pods look each other up before "
+                    f"that{skipped}")
         return f"{name} names no pod of the rendered workloads"

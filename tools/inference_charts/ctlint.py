@@ -1,14 +1,20 @@
-"""`ct lint` without ct: the same steps chart-testing runs, with the same tools and ci/ct.yaml.
+"""`ct lint` without ct: the steps chart-testing runs, in its order, with the same tools and ci/ct.yaml.
 
-For every chart under chart-dirs (ct lints changed charts only; this lints them all):
-  - yamale: Chart.yaml against chart-yaml-schema (validate-chart-schema);
-  - yamllint: Chart.yaml, values.yaml and ci/*-values.yaml with lint-conf (validate-yaml);
-  - helm dependency build, then helm lint (with helm-lint-extra-args, here --strict) once per
-    ci/*-values.yaml scenario, or once with the chart's defaults when it has none;
-and, like ct, the version-increment check (check-version-increment) for each chart whose files differ
-from the merge base with the target branch (remote/target-branch, or the local target branch): its
-Chart.yaml version must be greater than the one there. On the target branch itself there is nothing
-to compare with, and the check is skipped, saying so.
+Written from helm/chart-testing v3.14.0: ct/cmd/lint.go, pkg/chart/chart.go (processCharts, LintChart)
+and pkg/tool/linter.go. First, for every chart under chart-dirs (ct lints changed charts only; this
+lints them all), `helm dependency build` (processCharts; a failure ends the run). Then for each chart,
+LintChart's steps in order, stopping at the chart's first failing step as LintChart returns:
+  1. check-version-increment: for a chart whose files differ from the merge base with the target branch
+     (remote/target-branch, or the local target branch), its Chart.yaml version must be greater than
+     the one there (a chart the target branch lacks is new and passes; on the target branch itself
+     there is nothing to compare with, and the check is skipped, saying so);
+  2. validate-chart-schema: yamale, Chart.yaml against chart-yaml-schema;
+  3. validate-yaml: yamllint with lint-conf on Chart.yaml, values.yaml and each ci/*-values.yaml.
+     ct lints values.yaml whether or not it exists, and yamllint fails on a missing file ("[Errno 2]
+     No such file or directory", helm/chart-testing#748), so a chart without one fails here;
+  4. validate-maintainers (off in ci/ct.yaml: our maintainers are not accounts of a Git host);
+  5. helm lint (with helm-lint-extra-args, here --strict) once per ci/*-values.yaml scenario, or once
+     with the chart's defaults when it has none.
 
     python -m inference_charts.ctlint [--config ci/ct.yaml] [--helm PATH]
 """
@@ -87,6 +93,10 @@ def yaml_lint_problems(files: list[Path], config_file: Path) -> list[str]:
     config = YamlLintConfig(file=str(config_file))
     problems = []
     for file in files:
+        shown_path = file.relative_to(paths.REPO_ROOT) if file.is_relative_to(paths.REPO_ROOT) else file
+        if not file.exists():
+            problems.append(f"{shown_path}: [Errno 2] No such file or directory (yamllint exits 255)")
+            continue
         for problem in linter.run(file.read_text(), config, str(file)):
             shown = file.relative_to(paths.REPO_ROOT) if file.is_relative_to(paths.REPO_ROOT) else file
             line = f"{shown}:{problem.line}:{problem.column}: {problem.message}"
@@ -98,10 +108,8 @@ def yaml_lint_problems(files: list[Path], config_file: Path) -> list[str]:
 
 
 def linted_yaml_files(folder: Path) -> list[Path]:
-    files = [folder / "Chart.yaml"]
-    if (folder / "values.yaml").exists():
-        files.append(folder / "values.yaml")
-    return files + scenarios(folder)
+    """What LintChart hands yamllint: Chart.yaml, values.yaml (present or not), the ci values files."""
+    return [folder / "Chart.yaml", folder / "values.yaml", *scenarios(folder)]
 
 
 # --- helm ----------------------------------------------------------------------------------------------
@@ -121,14 +129,18 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
+def dependency_problems(helm: str, folder: Path) -> list[str]:
+    """processCharts: `helm dependency build` for a chart with dependencies."""
+    if not (yaml.safe_load((folder / "Chart.yaml").read_text()) or {}).get("dependencies"):
+        return []
+    if folder.parent.resolve() == paths.CHARTS_DIR.resolve():
+        engine.drop_stale_lock(folder.name)
+    built = _run([helm, "dependency", "build", str(folder)])
+    return [] if built.returncode == 0 else [f"helm dependency build failed: {built.stderr.strip()}"]
+
+
 def helm_problems(helm: str, folder: Path, extra_args: str) -> list[str]:
     problems = []
-    if (yaml.safe_load((folder / "Chart.yaml").read_text()) or {}).get("dependencies"):
-        if folder.parent.resolve() == paths.CHARTS_DIR.resolve():
-            engine.drop_stale_lock(folder.name)
-        built = _run([helm, "dependency", "build", str(folder)])
-        if built.returncode != 0:
-            return [f"helm dependency build failed: {built.stderr.strip()}"]
     for values in scenarios(folder) or [None]:
         command = [helm, "lint", str(folder), *shlex.split(extra_args)]
         if values is not None:
@@ -211,23 +223,36 @@ def version_problems(root: Path, config: dict[str, Any], folders: list[Path]) ->
 
 def lint(config_file: Path = DEFAULT_CONFIG, helm: str | None = None, root: Path = paths.REPO_ROOT) -> list[Problem]:
     config = load_config(config_file)
-    problems: list[Problem] = []
     binary = helm_binary(helm)
     if binary is None:
         return [Problem("-", "helm", "no Helm CLI: run `make helm-clis` or put helm on PATH")]
     folders = chart_folders(config, root)
+    problems = [Problem(folder.name, "dependencies", m) for folder in folders
+                for m in dependency_problems(binary, folder)]
+    if problems:
+        return problems
+    versions: list[Problem] = []
+    if config.get("check-version-increment", True):
+        versions = list(version_problems(root, config, folders))
     for folder in folders:
         print(f"{folder.name}:")
+        steps = [[p for p in versions if p.chart == folder.name]]
         if config.get("validate-chart-schema", True):
-            problems += [Problem(folder.name, "chart-schema", m)
-                         for m in chart_schema_problems(folder, root / config["chart-yaml-schema"])]
+            steps.append([Problem(folder.name, "chart-schema", m)
+                          for m in chart_schema_problems(folder, root / config["chart-yaml-schema"])])
         if config.get("validate-yaml", True):
-            problems += [Problem(folder.name, "yamllint", m)
-                         for m in yaml_lint_problems(linted_yaml_files(folder), root / config["lint-conf"])]
-        problems += [Problem(folder.name, "helm-lint", m)
-                     for m in helm_problems(binary, folder, config.get("helm-lint-extra-args", ""))]
-    if config.get("check-version-increment", True):
-        problems += list(version_problems(root, config, folders))
+            steps.append([Problem(folder.name, "yamllint", m)
+                          for m in yaml_lint_problems(linted_yaml_files(folder), root / config["lint-conf"])])
+        if config.get("validate-maintainers", True):
+            steps.append([Problem(folder.name, "maintainers", "validate-maintainers needs ct itself (it asks "
+                                  "the Git host for each maintainer's account); set it false or run ct")])
+        for step in steps:
+            if step:
+                problems += step
+                break
+        else:
+            problems += [Problem(folder.name, "helm-lint", m)
+                         for m in helm_problems(binary, folder, config.get("helm-lint-extra-args", ""))]
     return problems
 
 

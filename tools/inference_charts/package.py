@@ -4,8 +4,8 @@ dependencies and packaged as dist/<chart>-<version>.tgz, with a Helm CLI (`make 
 The library chart travels inside each engine chart's archive (charts/multinode-common-<v>.tgz), and
 both engine charts inside the umbrella's, so every archive installs on its own:
 
-    helm install r dist/vllm-multinode-0.1.0.tgz -f my-values.yaml
-    helm push dist/vllm-multinode-0.1.0.tgz oci://registry.example.com/charts
+    helm install r dist/vllm-multinode-0.2.0.tgz -f my-values.yaml
+    helm push dist/vllm-multinode-0.2.0.tgz oci://registry.example.com/charts
 
     python -m inference_charts.package [--destination dist] [--helm PATH]
 """

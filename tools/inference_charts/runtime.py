@@ -79,7 +79,8 @@ class RuntimePod:
         first = [{"name": name, "value": value} for name, value in self.env_first]
         names = {name for name, _ in self.env_first}
         own = [e for e in container.get("env", []) if e["name"] not in names]
-        return [*first, *own, *self.env_last]
+        last = [e for e in self.env_last if e["name"] not in {o["name"] for o in own}]
+        return [*first, *own, *last]
 
 
 @dataclass(frozen=True)
@@ -176,9 +177,12 @@ def is_hook(obj: dict[str, Any]) -> bool:
 def _indexed_job_pods(job: dict[str, Any], group: int) -> list[RuntimePod]:
     """kubernetes v1.34.0 pkg/controller/job: the pod of index i gets the labels job-name,
     batch.kubernetes.io/job-name, controller-uid, batch.kubernetes.io/controller-uid and
-    batch.kubernetes.io/job-completion-index, the index annotation, the hostname <job>-<i> (the
-    template's subdomain stays), and JOB_COMPLETION_INDEX appended to every container's env, read from
-    the annotation (indexed_job_utils.go addCompletionIndexEnvVariables)."""
+    batch.kubernetes.io/job-completion-index (the job-name and controller-uid labels are the API
+    server's, pkg/registry/batch/job/strategy.go), the index annotation, the hostname <job>-<i> whatever
+    the template says (job_controller.go: `template.Spec.Hostname = fmt.Sprintf("%s-%d", job.Name,
+    completionIndex)`; the template's subdomain stays), and JOB_COMPLETION_INDEX appended to every
+    container's env unless it defines one, read from the annotation (indexed_job_utils.go
+    addCompletionIndexEnvVariables)."""
     name = job["metadata"]["name"]
     namespace = job["metadata"].get("namespace", "default")
     template = job["spec"]["template"]
@@ -200,7 +204,7 @@ def _indexed_job_pods(job: dict[str, Any], group: int) -> list[RuntimePod]:
         pods.append(RuntimePod(
             name=f"{name}-{index}", namespace=namespace, labels=labels, spec=template["spec"],
             workload=f"Job/{name}", group=group, index=index, annotations=annotations,
-            hostname=str(template["spec"].get("hostname") or f"{name}-{index}"),
+            hostname=f"{name}-{index}",
             subdomain=str(template["spec"].get("subdomain", "")), env_last=(index_env,),
         ))
     return pods

@@ -23,23 +23,46 @@ container restarts in place (restartPolicy OnFailure) until workload.indexedJob.
 
 {{/*
 The container of every pod of an Indexed Job: the leader's and the worker's command lines side by
-side, the first one run on completion index 0. Takes (dict "root" $ "leader" <dict> "worker" <dict>
+side, the first one run on completion index 0. A variable the two roles set to different plain values
+(NIM_LEADER_ROLE) cannot sit in the shared env: the dispatch exports the value of the pod's role before
+the exec. When the leader has no command (the engine keeps its image's entrypoint), the dispatch goes
+into args, so the entrypoint still runs first. Takes (dict "root" $ "leader" <dict> "worker" <dict>
 "group" <int>) and returns a container dict for "mnc.container" with role "member".
 */}}
 {{- define "mnc.memberSpec" -}}
 {{- $leaderArgv := concat (.leader.command | default list) (.leader.args | default list) -}}
 {{- $workerArgv := concat (.worker.command | default list) (.worker.args | default list) -}}
-{{- $dispatch := printf "leader_argc=%d\nif [ \"${MULTINODE_NODE_RANK:?MULTINODE_NODE_RANK must hold the completion index}\" = \"0\" ]; then\n  exec \"${@:1:leader_argc}\"\nfi\nexec \"${@:leader_argc+1}\"\n" (len $leaderArgv) -}}
+{{- $leaderValues := dict -}}
+{{- range .leader.env }}{{ if hasKey . "value" }}{{ $_ := set $leaderValues .name (toString .value) }}{{ end }}{{ end -}}
+{{- $byRole := dict -}}
+{{- range .worker.env -}}
+{{- if and (hasKey . "value") (hasKey $leaderValues .name) (ne (toString .value) (index $leaderValues .name)) -}}
+{{- $_ := set $byRole .name (list (index $leaderValues .name) (toString .value)) -}}
+{{- end -}}
+{{- end -}}
+{{- $leaderExports := "" -}}
+{{- $workerExports := "" -}}
+{{- range $name := keys $byRole | sortAlpha -}}
+{{- $values := index $byRole $name -}}
+{{- $leaderExports = printf "%s  export %s=%s\n" $leaderExports $name (first $values | squote) -}}
+{{- $workerExports = printf "%sexport %s=%s\n" $workerExports $name (last $values | squote) -}}
+{{- end -}}
+{{- $dispatch := printf "leader_argc=%d\nif [ \"${MULTINODE_NODE_RANK:?MULTINODE_NODE_RANK must hold the completion index}\" = \"0\" ]; then\n%s  exec \"${@:1:leader_argc}\"\nfi\n%sexec \"${@:leader_argc+1}\"\n" (len $leaderArgv) $leaderExports $workerExports -}}
 {{- $env := list (dict "name" "MULTINODE_LEADER_ADDRESS" "value" (include "mnc.indexedLeaderAddress" .)) -}}
 {{- $env = append $env (dict "name" "MULTINODE_NODE_RANK" "valueFrom" (dict "fieldRef" (dict "fieldPath" (include "mnc.nodeRankFieldPath" .root)))) -}}
 {{- $names := list -}}
-{{- range .leader.env }}{{ $names = append $names .name }}{{ end -}}
-{{- $env = concat $env (.leader.env | default list) -}}
+{{- range .leader.env }}{{ if not (hasKey $byRole .name) }}{{ $names = append $names .name }}{{ end }}{{ end -}}
+{{- range .leader.env }}{{ if not (hasKey $byRole .name) }}{{ $env = append $env . }}{{ end }}{{ end -}}
 {{- range .worker.env -}}
-{{- if not (has .name $names) }}{{ $env = append $env . }}{{ end -}}
+{{- if not (or (has .name $names) (hasKey $byRole .name)) }}{{ $env = append $env . }}{{ end -}}
 {{- end -}}
-{{- $spec := dict "name" .leader.name "env" $env "health" .leader.health "liveness" .leader.liveness -}}
-{{- $_ := set $spec "command" (concat (list "bash" "-c" $dispatch "group-member") $leaderArgv $workerArgv) -}}
+{{- $spec := dict "name" .leader.name "env" $env "health" .leader.health "liveness" .leader.liveness "headCheck" .worker.headCheck -}}
+{{- $argv := concat (list "bash" "-c" $dispatch "group-member") $leaderArgv $workerArgv -}}
+{{- if .leader.command -}}
+{{- $_ := set $spec "command" $argv -}}
+{{- else -}}
+{{- $_ := set $spec "args" $argv -}}
+{{- end -}}
 {{- $_ := set $spec "ports" (.leader.ports | default list) -}}
 {{- $_ := set $spec "initContainers" (.leader.initContainers | default list) -}}
 {{- toYaml $spec -}}

@@ -7,7 +7,8 @@ group check as role "member" (mnc.rayGroupCheck; index 0 asks the engine's endpo
 LeaderWorkerSet's pods do: a lost pod fails every other pod's liveness, so the kubelet restarts them in
 place (a worker container that restarts in place and rejoins the old head before the leader's liveness
 fails is not caught: README, "Workload kinds"). Every check is bounded one second under the probe's own timeout.
-Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
+Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path> "cli" <the head check's Ray
+subcommand, see mnc.rayHeadCheckCommand>).
 */}}
 
 {{- define "mnc.memberCheckCommand" -}}
@@ -18,7 +19,7 @@ Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
   if [ "${MULTINODE_NODE_RANK}" = "0" ]; then
     exec timeout {{ $bound }} python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout={{ $bound }})' "http://127.0.0.1:{{ .port }}{{ .path }}"
   fi
-  exec timeout {{ $bound }} ray health-check --address "${MULTINODE_LEADER_ADDRESS}:${MULTINODE_RAY_PORT}"
+  exec timeout {{ $bound }} {{ include "mnc.rayHeadCheckCli" .cli }} --address "${MULTINODE_LEADER_ADDRESS}:${MULTINODE_RAY_PORT}"
 {{- end -}}
 
 {{/* One member probe's exec command. Takes (dict "root" $ "timeout" <timeoutSeconds> "path" <path> "group" <bool>). */}}
@@ -27,7 +28,7 @@ Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
 {{- if .group -}}
 {{- include "mnc.rayGroupCheckCommand" (dict "timeout" .timeout "role" "member" "port" $port "path" .path) -}}
 {{- else -}}
-{{- include "mnc.memberCheckCommand" (dict "timeout" .timeout "port" $port "path" .path) -}}
+{{- include "mnc.memberCheckCommand" (dict "timeout" .timeout "port" $port "path" .path "cli" .cli) -}}
 {{- end -}}
 {{- end -}}
 
@@ -38,21 +39,21 @@ Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path>).
 startupProbe:
   exec:
     command:
-      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.startup.timeoutSeconds "path" .path "group" $group) | nindent 6 }}
+      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.startup.timeoutSeconds "path" .path "group" $group "cli" .cli) | nindent 6 }}
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
   failureThreshold: {{ include "mnc.startupFailureThreshold" .root }}
 readinessProbe:
   exec:
     command:
-      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.readiness.timeoutSeconds "path" .path "group" false) | nindent 6 }}
+      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.readiness.timeoutSeconds "path" .path "group" false "cli" .cli) | nindent 6 }}
   periodSeconds: {{ $p.readiness.periodSeconds }}
   timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
   failureThreshold: {{ $p.readiness.failureThreshold }}
 livenessProbe:
   exec:
     command:
-      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.liveness.timeoutSeconds "path" .livenessPath "group" $group) | nindent 6 }}
+      {{- include "mnc.memberProbeCommand" (dict "root" .root "timeout" $p.liveness.timeoutSeconds "path" .livenessPath "group" $group "cli" .cli) | nindent 6 }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}

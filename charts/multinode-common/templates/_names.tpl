@@ -25,7 +25,7 @@ names the controllers derive from it are held to their limits in mnc.groupSetNam
 {{/*
 The LeaderWorkerSet's name: <fullname 42>-group. It must differ from every Service the chart renders,
 because with subdomainPolicy Shared the LWS controller makes the pods' headless Service under the LWS's
-own name and skips that step when a Service of that name already exists (kubernetes-sigs/lws v0.8.0,
+own name and skips that step when a Service of that name already exists (kubernetes-sigs/lws v0.10.0,
 pkg/controllers/leaderworkerset_controller.go reconcileHeadlessServices and
 pkg/utils/controller/controller_utils.go CreateHeadlessServiceIfNotExists). The API Service keeps
 <fullname>. Lengths: the controller runs one worker StatefulSet per group, named <lws>-<group>, whose
@@ -44,8 +44,8 @@ most 63), so a StatefulSet name may hold 52; pods are <lws>-<group>-<index>, a h
 
 {{/* Labels that never change for the life of a release: the selector labels. */}}
 {{- define "mnc.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "mnc.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "mnc.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/* Standard labels for every object. */}}

@@ -1,12 +1,13 @@
 {{/*
 Containers and pod templates of a group. Engine charts describe their container with a dict:
   name      container name
-  command   list: the entrypoint
+  command   list: the entrypoint; empty: the image's own (ENTRYPOINT)
   args      list: its arguments
   env       list: the engine's own EnvVars
   ports     list: extra ContainerPorts (the API port "http" is added to the leader here)
   health    HTTP path of the engine's readiness endpoint (leader startup and readiness probes)
   liveness  HTTP path of the engine's liveness endpoint; empty: the health path
+  headCheck the Ray subcommand workers' probes check their head with: "status" or "health-check" (empty)
   initContainers  list: complete init containers of this pod (the engine chart builds them)
 The role is "leader", "worker", or "member" for the Indexed Job kind, whose single pod template
 serves both roles and picks one at start from its completion index.
@@ -44,15 +45,17 @@ limits:
 - name: {{ $spec.name }}
   image: {{ include "mnc.image" $root | quote }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
+  {{- with $spec.command }}
   command:
-    {{- toYaml $spec.command | nindent 4 }}
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- with $spec.args }}
   args:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   env:
     {{- include "mnc.podIPEnv" $root | nindent 4 }}
-    {{- with include "mnc.homeEnv" $root }}
+    {{- with include "mnc.identityEnv" $root }}
     {{- . | nindent 4 }}
     {{- end }}
     {{- if $multiPod }}
@@ -94,9 +97,9 @@ limits:
   {{- if eq .role "leader" }}
   {{- include "mnc.leaderProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health)) | nindent 2 }}
   {{- else if eq .role "member" }}
-  {{- include "mnc.memberProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health)) | nindent 2 }}
+  {{- include "mnc.memberProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health) "cli" $spec.headCheck) | nindent 2 }}
   {{- else }}
-  {{- include "mnc.workerProbes" $root | nindent 2 }}
+  {{- include "mnc.workerProbes" (dict "root" $root "cli" $spec.headCheck) | nindent 2 }}
   {{- end }}
 {{- end -}}
 

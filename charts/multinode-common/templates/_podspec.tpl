@@ -150,14 +150,31 @@ securityContext:
 {{- end -}}
 {{- end -}}
 
-{{/* HOME inside a writable directory, for the caches engines and libraries keep under ~. */}}
-{{- define "mnc.homeEnv" -}}
+{{/*
+Who the engine process is, for libraries that ask: HOME in a writable directory (the first of
+securityContext.writableDirs with a read-only root filesystem, else /tmp/home), USER and LOGNAME. Pods
+run as a UID the image's /etc/passwd need not list (securityContext.runAsUser, or the range OpenShift
+assigns), and Python's getpass.getuser() reads LOGNAME, USER, LNAME, USERNAME and only then
+pwd.getpwuid(), which raises KeyError for such a UID (CPython 3.12 Lib/getpass.py getuser). torch's
+inductor calls it on import (pytorch v2.9.0 torch/_inductor/codecache.py, via vLLM's compilation
+config; vllm-project/vllm#44548 is that crash).
+*/}}
+{{- define "mnc.identityEnv" -}}
 {{- $s := .Values.securityContext | default dict -}}
+{{- $home := "/tmp/home" -}}
 {{- if and $s.readOnlyRootFilesystem $s.writableDirs -}}
+{{- $home = printf "%s/home" (trimSuffix "/" (first $s.writableDirs)) -}}
+{{- end -}}
 - name: HOME
-  value: {{ printf "%s/home" (trimSuffix "/" (first $s.writableDirs)) | quote }}
+  value: {{ $home | quote }}
+- name: USER
+  value: {{ include "mnc.processUser" . | quote }}
+- name: LOGNAME
+  value: {{ include "mnc.processUser" . | quote }}
 {{- end -}}
-{{- end -}}
+
+{{/* The user name the engine containers report (USER, LOGNAME): no account needs to exist for it. */}}
+{{- define "mnc.processUser" -}}inference{{- end -}}
 
 {{- define "mnc.automountToken" -}}
 automountServiceAccountToken: {{ (.Values.securityContext | default dict).automountServiceAccountToken | default false }}

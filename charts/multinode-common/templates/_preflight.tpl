@@ -137,7 +137,7 @@ spec:
             - {{ include "mnc.preflightScript" . | quote }}
           env:
             {{- include "mnc.preflightEnv" . | nindent 12 }}
-            {{- with include "mnc.homeEnv" . }}
+            {{- with include "mnc.identityEnv" . }}
             {{- . | nindent 12 }}
             {{- end }}
           ports:

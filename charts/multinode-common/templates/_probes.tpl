@@ -51,14 +51,22 @@ livenessProbe:
 {{- end -}}
 
 {{/*
-The worker's check of its head. `ray health-check` takes about 40 s to fail when the head is gone, longer
-than any probe timeout, so it is bounded one second under the probe's own timeout: the probe then ends
-with the check's exit status rather than a kubelet timeout. Takes the probe's timeoutSeconds.
+The worker's check of its head, through Ray's command line: `ray health-check` by default, `ray status`
+where the engine chart asks for it (NIM, as NVIDIA's operator probes its Ray workers: NVIDIA/k8s-nim-operator
+v3.1.2 internal/controller/platform/standalone/nimservice.go, exec "ray status"). Either takes tens of
+seconds to fail when the head is gone, longer than any probe timeout, so it is bounded one second under
+the probe's own timeout: the probe then ends with the check's exit status rather than a kubelet timeout.
+Takes (dict "timeout" <timeoutSeconds> "cli" "health-check"|"status").
 */}}
 {{- define "mnc.rayHeadCheckCommand" -}}
 - bash
 - -c
-- timeout {{ max 1 (sub (int .) 1) }} ray health-check --address "${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS}}:${MULTINODE_RAY_PORT}"
+- timeout {{ max 1 (sub (int .timeout) 1) }} {{ include "mnc.rayHeadCheckCli" .cli }} --address "${MULTINODE_LEADER_ADDRESS:-${LWS_LEADER_ADDRESS}}:${MULTINODE_RAY_PORT}"
+{{- end -}}
+
+{{/* The Ray subcommand a head check runs: "status" or, by default, "health-check". */}}
+{{- define "mnc.rayHeadCheckCli" -}}
+{{- if eq (toString .) "status" }}ray status{{ else }}ray health-check{{ end -}}
 {{- end -}}
 
 {{/*
@@ -122,26 +130,28 @@ a GCS that does not answer take longer than a probe may). Takes (dict "timeout" 
   RAY_GROUP_CHECK
 {{- end -}}
 
+{{/* Takes (dict "root" $ "cli" <the head check's Ray subcommand, see mnc.rayHeadCheckCommand>). */}}
 {{- define "mnc.workerProbes" -}}
-{{- $p := .Values.probes -}}
+{{- $p := .root.Values.probes -}}
+{{- $cli := .cli -}}
 startupProbe:
   exec:
     command:
       {{- if $p.rayGroupCheck }}
       {{- include "mnc.rayGroupCheckCommand" (dict "timeout" $p.startup.timeoutSeconds "role" "worker") | nindent 6 }}
       {{- else }}
-      {{- include "mnc.rayHeadCheckCommand" $p.startup.timeoutSeconds | nindent 6 }}
+      {{- include "mnc.rayHeadCheckCommand" (dict "timeout" $p.startup.timeoutSeconds "cli" $cli) | nindent 6 }}
       {{- end }}
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
-  failureThreshold: {{ include "mnc.startupFailureThreshold" . }}
+  failureThreshold: {{ include "mnc.startupFailureThreshold" .root }}
 livenessProbe:
   exec:
     command:
       {{- if $p.rayGroupCheck }}
       {{- include "mnc.rayGroupCheckCommand" (dict "timeout" $p.liveness.timeoutSeconds "role" "worker") | nindent 6 }}
       {{- else }}
-      {{- include "mnc.rayHeadCheckCommand" $p.liveness.timeoutSeconds | nindent 6 }}
+      {{- include "mnc.rayHeadCheckCommand" (dict "timeout" $p.liveness.timeoutSeconds "cli" $cli) | nindent 6 }}
       {{- end }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}

@@ -5,13 +5,22 @@ else (pods, Ray settings, NCCL, shared memory, cache volume, exposure) comes fro
 NIM's container CLI (NIM LLM 2.x "CLI Reference"): `nim-serve` serves on one pod; `nim-serve-ray --head
 --port P` starts the Ray head and the server on the leader; `nim-serve-ray --head-address host:P`
 joins a worker to that head; `download-to-cache [-p profile]` fills the cache without serving.
+Every action is given as args, so the image's entrypoint runs first and then execs it, as NVIDIA's
+operator does (NVIDIA/k8s-nim-operator v3.1.2 manifests/lws.yaml renders no command for nim-leader
+and nim-worker; internal/controller/platform/standalone/nimservice.go sets LeaderArgs
+["nim-serve-ray", "--head", "--port", P] and WorkerArgs ["nim-serve-ray", "--head-address", ...]).
 */}}
 
 {{- define "nim.isSharedCache" -}}
 {{- if has .Values.cache.type (list "pvc" "existingClaim" "nfs") -}}true{{- end -}}
 {{- end -}}
 
-{{/* Environment of every NIM container, the leader's, the workers' and the pre-download's alike. */}}
+{{/*
+Environment of every NIM container, the leader's, the workers' and the pre-download's alike.
+HF_HOME lies in the model cache as the operator puts it (api/apps/v1alpha1/nimservice_types.go:
+<model store>/huggingface/hub), so a model-free NIM's Hugging Face download lands on the shared volume,
+not in HOME, an emptyDir of each pod.
+*/}}
 {{- define "nim.env" -}}
 {{- $v := .Values -}}
 {{- $m := $v.model -}}
@@ -20,6 +29,8 @@ joins a worker to that head; `download-to-cache [-p profile]` fills the cache wi
   value: {{ $v.server.port | quote }}
 - name: NIM_CACHE_PATH
   value: {{ $v.cache.mountPath | quote }}
+- name: HF_HOME
+  value: {{ printf "%s/huggingface/hub" (trimSuffix "/" $v.cache.mountPath) | quote }}
 - name: NIM_JSONL_LOGGING
   value: {{ ternary "1" "0" (and $m.jsonLogging (not $multiPod)) | quote }}
 - name: NIM_LOG_LEVEL
@@ -119,8 +130,9 @@ Job pod on a shared cache) it downloads only on completion index 0, so the model
 name: download-model
 image: {{ include "mnc.image" $root | quote }}
 imagePullPolicy: {{ $v.image.pullPolicy }}
+{{- /* args, not command: the image's entrypoint runs first, as for the engine container. */}}
 {{- if .guardRank }}
-command:
+args:
   - bash
   - -c
   - |
@@ -132,12 +144,12 @@ command:
   - download-model
   {{- toYaml $download | nindent 2 }}
 {{- else }}
-command:
+args:
   {{- toYaml $download | nindent 2 }}
 {{- end }}
 env:
   {{- include "nim.env" $root | nindent 2 }}
-  {{- with include "mnc.homeEnv" $root }}
+  {{- with include "mnc.identityEnv" $root }}
   {{- . | nindent 2 }}
   {{- end }}
   {{- if .guardRank }}
@@ -171,27 +183,38 @@ volumeMounts:
 {{- end -}}
 {{- end -}}
 
+{{/*
+NIM_LEADER_ROLE: 1 on the leader and 0 on the workers of a multi-pod group, as the operator sets it
+(nimservice_types.go, the leader's and the workers' LWS env).
+*/}}
+{{- define "nim.roleEnv" -}}
+- name: NIM_LEADER_ROLE
+  value: {{ ternary "1" "0" (eq .role "leader") | quote }}
+{{- end -}}
+
 {{/* The leader: nim-serve-ray as Ray head and server for a multi-pod group, nim-serve for one pod. */}}
 {{- define "nim.leaderContainer" -}}
 {{- $v := .Values -}}
 {{- $role := ternary "member" "leader" (eq (include "mnc.isIndexedJob" .) "true") -}}
-{{- $c := dict "name" "nim" "env" (include "nim.env" . | fromYamlArray) "health" "/v1/health/ready" "liveness" "/v1/health/live" -}}
+{{- $env := include "nim.env" . | fromYamlArray -}}
+{{- $c := dict "name" "nim" "health" "/v1/health/ready" "liveness" "/v1/health/live" "headCheck" "status" -}}
 {{- $_ := set $c "initContainers" (include "nim.initContainers" (dict "root" . "role" $role) | fromYamlArray) -}}
 {{- if include "mnc.isMultiPod" . -}}
-{{- $_ := set $c "command" (list "nim-serve-ray") -}}
-{{- $_ := set $c "args" (concat (list "--head" "--port" (toString $v.ray.port)) $v.model.extraArgs) -}}
+{{- $env = concat $env (include "nim.roleEnv" (dict "role" "leader") | fromYamlArray) -}}
+{{- $_ := set $c "args" (concat (list "nim-serve-ray" "--head" "--port" (toString $v.ray.port)) $v.model.extraArgs) -}}
 {{- $_ := set $c "ports" (list (dict "name" "ray-gcs" "containerPort" (int $v.ray.port) "protocol" "TCP")) -}}
 {{- else -}}
-{{- $_ := set $c "command" (list "nim-serve") -}}
-{{- $_ := set $c "args" $v.model.extraArgs -}}
+{{- $_ := set $c "args" (concat (list "nim-serve") $v.model.extraArgs) -}}
 {{- end -}}
+{{- $_ := set $c "env" $env -}}
 {{- toYaml $c -}}
 {{- end -}}
 
-{{/* A worker: waits for the head, then joins it through NIM's own worker action. */}}
+{{/* A worker: waits for the head, then joins it through NIM's own worker action, after the entrypoint. */}}
 {{- define "nim.workerContainer" -}}
-{{- $c := dict "name" "nim" "env" (include "nim.env" . | fromYamlArray) -}}
+{{- $env := concat (include "nim.env" . | fromYamlArray) (include "nim.roleEnv" (dict "role" "worker") | fromYamlArray) -}}
+{{- $c := dict "name" "nim" "env" $env "headCheck" "status" -}}
 {{- $_ := set $c "initContainers" (include "nim.initContainers" (dict "root" . "role" "worker") | fromYamlArray) -}}
-{{- $_ := set $c "command" (list "bash" "-c" (include "nim.workerScript" .) "nim-worker") -}}
+{{- $_ := set $c "args" (list "bash" "-c" (include "nim.workerScript" .) "nim-worker") -}}
 {{- toYaml $c -}}
 {{- end -}}

@@ -77,3 +77,25 @@ the multinode-common library.
 {{- $_ := set $c "command" (list "bash" "-c" (include "mnc.rayWorkerScript" .) "ray-worker") -}}
 {{- toYaml $c -}}
 {{- end -}}
+
+{{/*
+True (non-empty) when image is known to carry Ray: ray.imageCarriesRay, or a vllm/vllm-openai release
+tag before v0.18.0. vLLM removed Ray from its dependencies and its images in v0.18.0
+(vllm-project/vllm v0.18.0 requirements/cuda.txt and docker/Dockerfile no longer install ray).
+*/}}
+{{- define "vllm.imageCarriesRay" -}}
+{{- $i := .Values.image -}}
+{{- if .Values.ray.imageCarriesRay -}}
+true
+{{- else if and (not $i.digest) (hasSuffix "vllm/vllm-openai" $i.repository) (regexMatch "^v?0\\.([0-9]|1[0-7])\\.[0-9]+([.+-].*)?$" $i.tag) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* A multi-pod group forms through Ray: refuse an image that may not carry it, naming the values. */}}
+{{- define "vllm.validateRayImage" -}}
+{{- if and (include "mnc.isMultiPod" .) (not (include "vllm.imageCarriesRay" .)) -}}
+{{- $i := .Values.image -}}
+{{- fail (printf "image %s:%s may not carry Ray, which a multi-pod group (topology.podsPerGroup %d) runs to form: vLLM images carry none from v0.18.0 on. Set image.tag to a vllm/vllm-openai release before v0.18.0, or set ray.imageCarriesRay=true for an image that holds Ray (check `ray --version` in it)." $i.repository (ternary $i.digest $i.tag (ne $i.digest "")) (int .Values.topology.podsPerGroup)) -}}
+{{- end -}}
+{{- end -}}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import net as netmod
-from .kubelet import Container, Image, Sandbox, cmdline, container_env
+from .kubelet import Container, Image, Sandbox, cmdline, container_env, container_identity
 from .prober import Prober
 from .workloads import SimPod, sim_pods
 
@@ -194,7 +194,7 @@ class GroupSim:
         resolved = container_env(spec, run.pod, run.net, self.network.hub_ip, self.secrets, self.image)
         resolved["PODSIM_STANDIN_RECORD"] = "/tmp/podsim-standin.json"
         resolved.update(env or {})
-        container = Container(run.sandbox, spec, resolved)
+        container = Container(run.sandbox, spec, resolved, container_identity(spec, run.pod.spec))
         container.start()
         with self._lock:
             run.container, run.started = container, container.started

@@ -13,6 +13,12 @@ Process layout of one pod (all killed by killing the sandbox, the pod's process 
       bash -c <rendered script> ...                                        (the container's pid 1)
 The container has a pid namespace of its own, as a container has: when its main process ends, the
 kernel ends every process it left behind (the Ray daemons of `ray start`).
+
+The container runs as the user the pod spec renders (Identity: runAsUser, runAsGroup, fsGroup and
+supplementalGroups as supplementary groups), dropped to with setpriv after the namespaces are made, and
+exec probes run as that user too. The image's /etc/passwd and /etc/group list root and nobody only, so a
+UID such as 1000 has no entry, as in an image whose build added no user for it (and as with the UIDs
+OpenShift assigns): whatever asks the passwd database for the user's name fails as it would on a cluster.
 """
 
 from __future__ import annotations
@@ -79,6 +85,53 @@ def quantity_bytes(quantity: str) -> int:
     return int(float(quantity))
 
 
+class PodStartError(Exception):
+    """What the kubelet refuses to start (CreateContainerConfigError for a security context)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The user a container process runs as."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+
+    def setpriv_argv(self) -> list[str]:
+        groups = ",".join(str(g) for g in self.groups)
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
+                f"--groups={groups}" if groups else "--clear-groups", "--"]
+
+
+def container_identity(container: Mapping[str, Any], pod_spec: Mapping[str, Any], image_uid: int = 0) -> Identity:
+    """The container's user, as the kubelet and the runtime settle it: the container's securityContext over
+    the pod's (kubernetes v1.34.0 pkg/securitycontext/util.go DetermineEffectiveSecurityContext), the
+    image's user when neither sets runAsUser, group 0 when nothing sets runAsGroup (runc takes the
+    primary group from /etc/passwd, which has no entry for the UID), fsGroup and supplementalGroups as
+    supplementary groups (pkg/kubelet/kuberuntime/security_context.go). runAsNonRoot with UID 0 refuses to
+    start, as kuberuntime verifyRunAsNonRoot does."""
+    pod_ctx = pod_spec.get("securityContext") or {}
+    own = container.get("securityContext") or {}
+
+    def pick(key: str) -> Any:
+        return own[key] if own.get(key) is not None else pod_ctx.get(key)
+
+    uid = pick("runAsUser")
+    uid = image_uid if uid is None else int(uid)
+    if pick("runAsNonRoot") and uid == 0:
+        raise PodStartError(f"container {container.get('name')}: runAsNonRoot and the image will run as root")
+    gid = pick("runAsGroup")
+    groups = [int(g) for g in pod_ctx.get("supplementalGroups") or []]
+    if pod_ctx.get("fsGroup") is not None:
+        groups.insert(0, int(pod_ctx["fsGroup"]))
+    return Identity(uid, 0 if gid is None else int(gid), tuple(dict.fromkeys(groups)))
+
+
+#: The image's account database: root and nobody, no account for the pod's UID.
+IMAGE_PASSWD = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+IMAGE_GROUP = "root:x:0:\nnogroup:x:65534:\n"
+
+
 @dataclass(frozen=True)
 class Image:
     """The container image, played by this machine.
@@ -118,7 +171,9 @@ def container_env(container: Mapping[str, Any], pod: SimPod, net: PodNet, host_i
     # LWS's variables replace the container's own of the same names (runtime.lws_env).
     injected = {entry["name"] for entry in pod.injected_env}
     own = [entry for entry in container.get("env", []) if entry["name"] not in injected]
-    for entry in [*pod.injected_env, *own, *pod.appended_env]:
+    # The Job controller appends JOB_COMPLETION_INDEX only where the container has none (runtime).
+    appended = [entry for entry in pod.appended_env if entry["name"] not in {o["name"] for o in own}]
+    for entry in [*pod.injected_env, *own, *appended]:
         name = entry["name"]
         source = entry.get("valueFrom")
         if source is None:
@@ -199,6 +254,7 @@ class Sandbox:
         self.pod, self.net, self.state_dir = pod, net, state_dir
         self.tmp = state_dir / "tmp"
         self.hosts_file = hosts_file
+        self.passwd, self.group = state_dir / "passwd", state_dir / "group"
         self.process: subprocess.Popen[str] | None = None
         self.pid = 0
 
@@ -211,10 +267,14 @@ class Sandbox:
 
     def start(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp.chmod(0o1777)  # an emptyDir is writable by any UID
+        self.passwd.write_text(IMAGE_PASSWD)
+        self.group.write_text(IMAGE_GROUP)
         keep = sorted({_under_tmp(p) for p in _host_paths() if _under_tmp(p)})
         argv = ["ip", "netns", "exec", self.net.netns, "unshare", "--mount", "--uts", "--pid", "--fork",
                 "--mount-proc", "--propagation", "private", sys.executable,
                 str(Path(__file__).with_name("sandbox_init.py")), "--hosts", str(self.hosts_file),
+                "--passwd", str(self.passwd), "--group", str(self.group),
                 "--tmp", str(self.tmp), "--hostname", self.pod.hostname, "--shm-bytes", str(self._shm_bytes())]
         for path in keep:
             argv += ["--keep", path]
@@ -274,8 +334,8 @@ class ExecResult:
 class Container:
     """The engine container of a pod: its rendered command line under its rendered environment."""
 
-    def __init__(self, sandbox: Sandbox, spec: Mapping[str, Any], env: dict[str, str]) -> None:
-        self.sandbox, self.spec, self.env = sandbox, spec, env
+    def __init__(self, sandbox: Sandbox, spec: Mapping[str, Any], env: dict[str, str], identity: Identity) -> None:
+        self.sandbox, self.spec, self.env, self.identity = sandbox, spec, env, identity
         raw = [str(x) for x in [*spec.get("command", []), *spec.get("args", [])]]
         self.argv = [expand(part, env) for part in raw]  # the kubelet expands command and args too
         self.log_path = sandbox.state_dir / "container.log"
@@ -285,7 +345,8 @@ class Container:
 
     def start(self) -> None:
         argv = self.sandbox.enter_argv("unshare", "--pid", "--fork", "--mount", "--mount-proc",
-                                       "--propagation", "private", "--", *self.argv)
+                                       "--propagation", "private", "--", *self.identity.setpriv_argv(),
+                                       *self.argv)
         with open(self.log_path, "ab") as log:  # the container keeps its own descriptor
             self.started = time.time()
             self.process = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -310,7 +371,7 @@ class Container:
         """Runs argv inside the container with the container's environment, as an exec probe: a run
         longer than timeout is killed and counts as timed out (returncode None)."""
         enter = ["nsenter", "--target", str(self.main_pid), "--net", "--mount", "--uts", "--pid", "--wd=/",
-                 "--", *argv]
+                 "--", *self.identity.setpriv_argv(), *argv]
         started = time.monotonic()
         process = subprocess.Popen(enter, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, cwd="/", start_new_session=True)

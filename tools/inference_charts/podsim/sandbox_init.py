@@ -7,7 +7,8 @@ namespaces (nsenter). Killing this process kills every process of the pod, inclu
 that `ray start` detaches into their own process groups, which no process-group kill would reach.
 
 Before it idles it gives the pod what a pod has and the host must not share:
-  /etc/hosts   the network's hosts file (cluster DNS stand-in), bind-mounted;
+  /etc/hosts   the pod's hosts file (cluster DNS stand-in), bind-mounted;
+  /etc/passwd, /etc/group  the image's account database (root and nobody only), bind-mounted;
   /tmp         a directory of its own: `ray start` keeps its session, sockets and the address file
                that `ray.init(address="auto")` reads under /tmp/ray, which pods must not share;
   /dev/shm     a tmpfs of its own (the chart's memory-backed emptyDir), where Ray's object store lives.
@@ -34,6 +35,8 @@ def _mount(*argv: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", required=True)
+    parser.add_argument("--passwd", required=True)
+    parser.add_argument("--group", required=True)
     parser.add_argument("--tmp", required=True)
     parser.add_argument("--hostname", required=True)
     parser.add_argument("--shm-bytes", type=int, required=True)
@@ -42,6 +45,8 @@ def main() -> None:
 
     os.chdir("/")
     _mount("--bind", args.hosts, "/etc/hosts")
+    _mount("--bind", args.passwd, "/etc/passwd")
+    _mount("--bind", args.group, "/etc/group")
     old_tmp = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY)
     _mount("--bind", args.tmp, "/tmp")
     for path in args.keep:
@@ -51,7 +56,7 @@ def main() -> None:
         # "/tmp/..." and so bind the new, empty /tmp onto itself.
         _mount("--no-canonicalize", "--rbind", f"/proc/{os.getpid()}/fd/{old_tmp}/{relative}", path)
     os.close(old_tmp)
-    _mount("-t", "tmpfs", "-o", f"size={args.shm_bytes}", "tmpfs", "/dev/shm")
+    _mount("-t", "tmpfs", "-o", f"size={args.shm_bytes},mode=1777", "tmpfs", "/dev/shm")
     socket.sethostname(args.hostname)
     print("ready", flush=True)
     sys.stdout.close()
