@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import env_of
-from inference_charts import runtime
+from inference_charts import requirements, runtime
 from inference_charts.bad_values import BASE_VALUES
 from inference_charts.cases import Case, load_case
 from inference_charts.harness import Harness
@@ -85,6 +85,36 @@ def test_an_image_said_to_carry_ray_renders_and_one_pod_needs_none(harness: Harn
 
 def test_nim_refuses_the_ray_group_check(harness: Harness) -> None:
     values = load_case(Path(__file__).parents[1] / "examples" / "nim-llama-405b-tp8-pp2.yaml").values
-    result = harness.evaluate(Case(chart="nim-multinode", values=deep_merge(values, {"probes": {"rayGroupCheck": True}})))
+    values = deep_merge(values, {"probes": {"rayGroupCheck": True}})
+    result = harness.evaluate(Case(chart="nim-multinode", values=values))
     assert not result.ok
     assert "rayGroupCheck" in (result.render_error or "\n".join(result.problems()))
+
+
+@pytest.mark.parametrize(("changes", "version", "feature"), [
+    ({}, "v0.4.0", "networkConfig.subdomainPolicy"),
+    ({"cache": {"type": "perPodClaim", "perPodClaim": {"size": "2Ti", "storageClassName": "local-nvme"}}},
+     "v0.8.0", "leaderWorkerTemplate.volumeClaimTemplates"),
+    ({"group": {"restartPolicy": "RecreateGroupAfterStart"}}, "v0.9.0", "restartPolicy RecreateGroupAfterStart"),
+    ({"group": {"subGroupPolicy": {"subGroupSize": 1}}}, "v0.6.0", "subGroupPolicy.subGroupPolicyType"),
+])
+def test_the_lws_version_a_release_needs_follows_what_it_renders(harness: Harness, changes: dict, version: str,
+                                                                 feature: str) -> None:
+    result = harness.evaluate(Case(chart="vllm-multinode", values=deep_merge(BASE_VALUES, changes), release="ver"))
+    assert result.ok, result.problems()
+    assert requirements.lws_minimum(result.objects) == (version, [feature])
+
+
+def test_an_indexed_job_release_needs_no_lws(harness: Harness) -> None:
+    values = deep_merge(BASE_VALUES, {"workload": {"kind": "IndexedJob"}})
+    result = harness.evaluate(Case(chart="vllm-multinode", values=values, release="ver"))
+    assert result.ok, result.problems()
+    assert requirements.lws_minimum(result.objects) is None
+
+
+@pytest.mark.parametrize("readme", ["README.md", "charts/vllm-multinode/README.md", "charts/nim-multinode/README.md"])
+def test_the_readmes_state_every_minimum_version(readme: str) -> None:
+    text = (Path(__file__).parents[1] / readme).read_text()
+    assert f"Kubernetes {requirements.MIN_KUBERNETES} or newer" in text
+    for feature in requirements.LWS_FEATURES:
+        assert f"| {feature.name} | {feature.version} |" in text

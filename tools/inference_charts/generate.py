@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import paths
+from . import paths, requirements
 from .schema_bundle import bundle, dumps
 from .values_doc import values_table, values_yaml
 
@@ -26,16 +26,19 @@ def expected_files(chart: str) -> dict[Path, str]:
     folder = paths.chart_dir(chart)
     readme = folder / "README.md"
     table = values_table(schema)
+    text = _with_table(readme.read_text(), table, "values-table")
+    if chart in paths.ENGINE_CHARTS:
+        text = _with_table(text, requirements.markdown_table(), "requirements")
     return {
         folder / "values.schema.json": dumps(schema),
         folder / "values.yaml": values_yaml(schema),
-        readme: _with_table(readme.read_text(), table, "values-table"),
+        readme: text,
     }
 
 
 def expected_root_readme() -> str:
     """The repository README with each engine chart's values table."""
-    text = ROOT_README.read_text()
+    text = _with_table(ROOT_README.read_text(), requirements.markdown_table(), "requirements")
     for chart in paths.ENGINE_CHARTS:
         text = _with_table(text, values_table(bundle(chart)), f"values-table:{chart}")
     return text

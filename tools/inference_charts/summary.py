@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import paths, runtime, umbrella
+from . import paths, requirements, runtime, umbrella
 from .harness import Result
 from .invariants import FABRIC_CONTRACTS, env_values, gpu_count, parallel_layout, pods_by_group
 from .kube_schemas import SUPPORTED_KUBERNETES
@@ -108,6 +108,9 @@ def render_summary(result: Result) -> str:
             add("hook", f"{obj['kind']}/{obj['metadata']['name']} runs on helm {hook}")
     kinds = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in result.objects)
     add("objects", kinds)
+    needs = requirements.lws_minimum(result.objects)
+    lws_line = f"; LeaderWorkerSet {needs[0]} or newer ({', '.join(needs[1])})" if needs else ""
+    add("requires", f"Kubernetes {requirements.MIN_KUBERNETES} or newer{lws_line}")
     verdict = "no problems" if result.ok else f"{len(result.problems())} problem(s)"
     versions = " and ".join(SUPPORTED_KUBERNETES)
     add("checked", f"Kubernetes {versions} schemas, custom resource schemas, invariants: {verdict}")
