@@ -53,9 +53,37 @@ def merged(*parts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: A values key that is not a value: render() takes it out and applies it to the rendered objects.
+ENV_OVERRIDES = "__env_overrides__"
+
+
 def env(**variables: str) -> dict[str, Any]:
-    """extraEnv: variables that win over the chart's own (how the broken cases break a script)."""
-    return {"extraEnv": [{"name": k, "value": v} for k, v in variables.items()]}
+    """Variables that replace the chart's own in every rendered engine container, set after rendering
+    (how the broken cases break a script): the chart refuses extraEnv for a variable it sets itself."""
+    return {ENV_OVERRIDES: dict(variables)}
+
+
+def with_env(objects: list[dict[str, Any]], variables: dict[str, str]) -> list[dict[str, Any]]:
+    """The rendered objects with ``variables`` set in the containers of every LeaderWorkerSet and Job
+    pod template: an entry of the same name is replaced in place, any other is appended."""
+    out = copy.deepcopy(objects)
+    for obj in out:
+        spec = obj.get("spec", {})
+        lwt = spec.get("leaderWorkerTemplate", {})
+        templates = [lwt.get("leaderTemplate"), lwt.get("workerTemplate"), spec.get("template")]
+        if obj.get("kind") not in ("LeaderWorkerSet", "Job"):
+            continue
+        for template in filter(None, templates):
+            for container in template["spec"]["containers"]:
+                entries = container.setdefault("env", [])
+                for name, value in variables.items():
+                    entry = {"name": name, "value": value}
+                    found = [i for i, e in enumerate(entries) if e["name"] == name]
+                    if found:
+                        entries[found[-1]] = entry
+                    else:
+                        entries.append(entry)
+    return out
 
 
 Problems = dict[str, list[str]]
@@ -82,10 +110,11 @@ class Outcome:
 
 
 def render(harness: Harness, values: dict[str, Any]) -> list[dict[str, Any]]:
-    result = harness.evaluate(Case(chart="vllm-multinode", values=values, release="llm"))
+    chart_values = {k: v for k, v in values.items() if k != ENV_OVERRIDES}
+    result = harness.evaluate(Case(chart="vllm-multinode", values=chart_values, release="llm"))
     if result.render_error:
         raise RuntimeError(result.render_error)
-    return result.objects
+    return with_env(result.objects, values.get(ENV_OVERRIDES, {}))
 
 
 def execute(scenario: Scenario, objects: list[dict[str, Any]], workdir: Path) -> Outcome:

@@ -284,8 +284,136 @@ UMBRELLA_BAD_VALUES: tuple[BadValues, ...] = (
 )
 
 
+def _api(name: str, key: str, patch: dict[str, Any], layer: str = "schema", *also: str,
+         chart: str = "vllm-multinode") -> BadValues:
+    prefix = "nim-" if chart == "nim-multinode" else ""
+    return BadValues(f"{prefix}api-{name}", chart, layer, key, patch, also)
+
+
+def _bad_mount(path: str) -> dict[str, Any]:
+    return {"extraVolumes": [{"name": "extra", "emptyDir": {}}],
+            "extraVolumeMounts": [{"name": "extra", "mountPath": path}]}
+
+
+#: Issue 14, item 6: values that passed the schema and the guards, then broke the render or the API.
+#: null for a value with a default: Helm's coalescing deletes the key, the schema then misses it by name.
+NULL_BAD_VALUES: tuple[BadValues, ...] = (
+    _api("null-model", "model", {"model": None}),
+    _api("null-max-surge", "group.rollout.maxSurge", {"group": {"rollout": {"maxSurge": None}}}),
+    _api("null-gpus-per-pod", "topology.gpusPerPod", {"topology": {"gpusPerPod": None}}),
+    _api("null-startup-probe", "probes.startup", {"probes": {"startup": None}}),
+    _api("null-cache-mount-path", "cache.mountPath", {"cache": {"mountPath": None}}),
+    _api("null-extra-args", "model.extraArgs", {"model": {"extraArgs": None}}),
+    _api("null-log-level", "model.logLevel", {"model": {"logLevel": None}}, chart="nim-multinode"),
+    _api("null-model", "model", {"model": None}, chart="nim-multinode"),
+)
+
+#: Strings and numbers the API server refuses (kubernetes/apimachinery pkg/util/validation and
+#: kubernetes/kubernetes pkg/apis/core|networking/validation; the schema definitions cite each rule).
+API_BAD_VALUES: tuple[BadValues, ...] = (
+    _api("name-override-colon", "nameOverride", {"nameOverride": ":"}),
+    _api("name-override-upper-case", "nameOverride", {"nameOverride": "Vllm"}),
+    _api("fullname-override-digit-first", "fullnameOverride", {"fullnameOverride": "1llm"}),
+    _api("fullname-override-dot", "fullnameOverride", {"fullnameOverride": "llm.prod"}),
+    _api("gpu-product-space", "placement.gpuProduct", {"placement": {"gpuProduct": "NVIDIA H100 80GB"}}),
+    _api("gpu-product-too-long", "placement.gpuProduct", {"placement": {"gpuProduct": "G" * 64}}),
+    _api("ingress-host-underscore", "ingress.host", {"ingress": {"enabled": True, "host": "llm_api.example.com"}}),
+    _api("ingress-host-ip", "ingress.host", {"ingress": {"enabled": True, "host": "10.0.0.1"}}),
+    _api("ingress-tls-secret-upper-case", "ingress.tls.secretName",
+         {"ingress": {"enabled": True, "tls": {"secretName": "LLM-Cert"}}}),
+    _api("ingress-class-space", "ingress.className", {"ingress": {"enabled": True, "className": "nginx public"}}),
+    _api("ingress-path-backstep", "ingress.path", {"ingress": {"enabled": True, "path": "/v1/../admin"}}),
+    _api("storage-class-space", "cache.pvc.storageClassName", {"cache": {"pvc": {"storageClassName": "fast ssd"}}}),
+    _api("per-pod-storage-class-underscore", "cache.perPodClaim.storageClassName",
+         {"cache": {"type": "perPodClaim", "perPodClaim": {"storageClassName": "local_nvme"}}}),
+    _api("existing-claim-upper-case", "cache.existingClaim.name",
+         {"cache": {"type": "existingClaim", "existingClaim": {"name": "Models"}}}),
+    _api("priority-class-space", "placement.priorityClassName", {"placement": {"priorityClassName": "high prio"}}),
+    _api("runtime-class-slash", "placement.runtimeClassName", {"placement": {"runtimeClassName": "nvidia/gpu"}}),
+    _api("gpu-resource-without-domain", "topology.gpuResourceName", {"topology": {"gpuResourceName": "gpu"}}),
+    _api("gpu-resource-kubernetes-io", "topology.gpuResourceName",
+         {"topology": {"gpuResourceName": "kubernetes.io/gpu"}}),
+    _api("rdma-resource-kubernetes-io", "fabric.rdma.resourceName",
+         {"fabric": {"rdma": {"resourceName": "kubernetes.io/rdma"}}}),
+    _api("nfs-path-relative", "cache.nfs.path",
+         {"cache": {"type": "nfs", "nfs": {"server": "nfs.example.com", "path": "exports/models"}}}),
+    _api("host-path-backstep", "cache.hostPath.path",
+         {"cache": {"type": "hostPath", "hostPath": {"path": "/data/../etc"}}}),
+    _api("run-as-user-above-int32", "securityContext.runAsUser", {"securityContext": {"runAsUser": 2147483648}}),
+    _api("run-as-group-above-int32", "securityContext.runAsGroup", {"securityContext": {"runAsGroup": 2**32}}),
+    _api("fs-group-above-int32", "securityContext.fsGroup", {"securityContext": {"fsGroup": 2**31}}),
+    _api("pull-secret-space", "imagePullSecrets", {"imagePullSecrets": ["registry creds"]}),
+    _api("hf-token-secret-underscore", "model.hfToken.secretName", {"model": {"hfToken": {"secretName": "hf_token"}}}),
+    _api("hf-token-key-space", "model.hfToken.secretKey",
+         {"model": {"hfToken": {"secretName": "hf", "secretKey": "the token"}}}),
+    _api("ngc-secret-upper-case", "model.ngcApiKey.secretName", {"model": {"ngcApiKey": {"secretName": "NGC"}}},
+         chart="nim-multinode"),
+    _api("pod-label-key-space", "podLabels", {"podLabels": {"team name": "llm"}}),
+    _api("pod-label-value-space", "podLabels.team", {"podLabels": {"team": "llm serving"}}),
+    _api("node-selector-value-too-long", "nodeSelector.pool", {"nodeSelector": {"pool": "p" * 64}}),
+    _api("annotation-key-space", "podAnnotations", {"podAnnotations": {"my note": "x"}}),
+    _api("monitor-label-value-slash", "metrics.serviceMonitor.labels.release",
+         {"metrics": {"serviceMonitor": {"labels": {"release": "kube/prometheus"}}}}),
+    _api("image-tag-trailing-space", "image.tag", {"image": {"tag": "v0.12.0 "}}),
+    _api("extra-volume-name-upper-case", "extraVolumes", {"extraVolumes": [{"name": "Certs", "emptyDir": {}}]}),
+    _api("writable-dirs-twice", "securityContext.writableDirs",
+         {"securityContext": {"writableDirs": ["/tmp", "/tmp"]}}),
+)
+
+#: A value the chart sets itself, set again through model.extraArgs or extraEnv; two volumes or mounts
+#: that take one name or path. Refused by the guards in multinode-common/templates/_validate_api.tpl.
+DUPLICATE_BAD_VALUES: tuple[BadValues, ...] = (
+    _api("extra-args-tensor-parallel", "model.extraArgs", {"model": {"extraArgs": ["--tensor-parallel-size", "4"]}},
+         "template", "topology.tensorParallelSize"),
+    _api("extra-args-pipeline-parallel-equals", "model.extraArgs",
+         {"model": {"extraArgs": ["--pipeline-parallel-size=1"]}}, "template", "topology.pipelineParallelSize"),
+    _api("extra-args-underscore-abbreviation", "model.extraArgs", {"model": {"extraArgs": ["--tensor_parallel", "4"]}},
+         "template", "topology.tensorParallelSize"),
+    _api("extra-args-short-tp", "model.extraArgs", {"model": {"extraArgs": ["-tp", "16"]}},
+         "template", "topology.tensorParallelSize"),
+    _api("extra-args-short-pp-glued", "model.extraArgs", {"model": {"extraArgs": ["-pp=1"]}},
+         "template", "topology.pipelineParallelSize"),
+    _api("extra-args-data-parallel", "model.extraArgs", {"model": {"extraArgs": ["--data-parallel-size", "2"]}},
+         "template", "topology.replicas"),
+    _api("extra-args-port", "model.extraArgs", {"model": {"extraArgs": ["--port", "9000"]}}, "template", "server.port"),
+    _api("extra-args-served-model-name", "model.extraArgs", {"model": {"extraArgs": ["--served-model-name=llm"]}},
+         "template", "model.servedModelName"),
+    _api("extra-args-max-model-len", "model.extraArgs", {"model": {"extraArgs": ["--max-model-len", "8192"]}},
+         "template", "model.maxModelLen"),
+    _api("extra-args-tensor-parallel", "model.extraArgs", {"model": {"extraArgs": ["--tensor-parallel-size", "8"]}},
+         "template", "topology.tensorParallelSize", chart="nim-multinode"),
+    _api("extra-args-head-address", "model.extraArgs", {"model": {"extraArgs": ["--head-address", "x:6379"]}},
+         "template", "topology.podsPerGroup", chart="nim-multinode"),
+    _api("extra-env-hf-home", "extraEnv", {"extraEnv": [{"name": "HF_HOME", "value": "/data"}]}, "template", "HF_HOME"),
+    _api("extra-env-ray-variable", "extraEnv", {"extraEnv": [{"name": "MULTINODE_EXPECTED_GPUS", "value": "8"}]},
+         "template", "MULTINODE_EXPECTED_GPUS"),
+    _api("extra-env-pod-ip", "extraEnv", {"extraEnv": [{"name": "POD_IP", "value": "10.0.0.1"}]}, "template", "POD_IP"),
+    _api("extra-env-twice", "extraEnv", {"extraEnv": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
+         "template"),
+    _api("extra-env-nim-layout", "extraEnv", {"extraEnv": [{"name": "NIM_TENSOR_PARALLEL_SIZE", "value": "8"}]},
+         "template", "NIM_TENSOR_PARALLEL_SIZE", chart="nim-multinode"),
+    _api("extra-mount-at-cache", "extraVolumeMounts", _bad_mount("/models/"), "template", "cache.mountPath"),
+    _api("extra-mount-at-shm", "extraVolumeMounts", _bad_mount("/dev/shm"), "template", "/dev/shm"),
+    _api("extra-mount-at-writable-dir", "extraVolumeMounts", _bad_mount("/tmp"), "template",
+         "securityContext.writableDirs"),
+    _api("extra-mounts-same-path", "extraVolumeMounts",
+         {"extraVolumes": [{"name": "a", "emptyDir": {}}, {"name": "b", "emptyDir": {}}],
+          "extraVolumeMounts": [{"name": "a", "mountPath": "/etc/x"}, {"name": "b", "mountPath": "/etc/x"}]},
+         "template"),
+    _api("extra-mount-without-volume", "extraVolumeMounts",
+         {"extraVolumeMounts": [{"name": "nowhere", "mountPath": "/etc/x"}]}, "template", "extraVolumes"),
+    _api("extra-volume-takes-cache-name", "extraVolumes",
+         {"extraVolumes": [{"name": "model-cache", "emptyDir": {}}]}, "template", "model-cache"),
+    _api("writable-dir-at-cache", "securityContext.writableDirs",
+         {"securityContext": {"writableDirs": ["/tmp", "/models"]}}, "template", "cache.mountPath"),
+    _api("extra-mount-at-cache", "extraVolumeMounts", _bad_mount("/opt/nim/.cache"), "template", "cache.mountPath",
+         chart="nim-multinode"),
+)
+
+
 def all_bad_values() -> tuple[BadValues, ...]:
-    return VLLM_BAD_VALUES + NIM_BAD_VALUES + SECURITY_BAD_VALUES + NIM_MORE_BAD_VALUES + UMBRELLA_BAD_VALUES
+    return (VLLM_BAD_VALUES + NIM_BAD_VALUES + SECURITY_BAD_VALUES + NIM_MORE_BAD_VALUES + UMBRELLA_BAD_VALUES
+            + NULL_BAD_VALUES + API_BAD_VALUES + DUPLICATE_BAD_VALUES)
 
 
 def names_key(message: str, key: str) -> bool:

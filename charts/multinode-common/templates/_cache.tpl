@@ -50,7 +50,7 @@ so every pod of a group sees the same files at the same path. cache.type chooses
 
 {{- define "mnc.cacheVolumeMount" -}}
 - name: model-cache
-  mountPath: {{ .Values.cache.mountPath }}
+  mountPath: {{ .Values.cache.mountPath | quote }}
   {{- if and (eq .Values.cache.type "nfs") .Values.cache.nfs.readOnly }}
   readOnly: true
   {{- end }}

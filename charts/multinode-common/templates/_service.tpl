@@ -83,7 +83,7 @@ spec:
       {{- end }}
       http:
         paths:
-          - path: {{ $i.path }}
+          - path: {{ $i.path | quote }}
             pathType: Prefix
             backend:
               service:

@@ -13,6 +13,8 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 {{- include "mnc.validateFabric" . -}}
 {{- include "mnc.validateCache" . -}}
 {{- include "mnc.validateResources" . -}}
+{{- include "mnc.validateNames" . -}}
+{{- include "mnc.validateExtraArgs" . -}}
 {{- end -}}
 
 {{/* For engines that name the model in model.name (the NIM chart takes it from the image or model.path). */}}

@@ -13,11 +13,15 @@ Engine charts describe their leader and worker containers once and call "mnc.wor
 {{- end -}}
 
 {{- define "mnc.workload" -}}
+{{- $out := "" -}}
 {{- if include "mnc.isIndexedJob" .root -}}
-{{ include "mnc.indexedJobs" . }}
+{{- $out = include "mnc.indexedJobs" . -}}
 {{- else -}}
-{{ include "mnc.leaderWorkerSet" . }}
+{{- $out = include "mnc.leaderWorkerSet" . -}}
 {{- end -}}
+{{- /* Refuses what the assembled pods would get twice (see _validate_api.tpl). */ -}}
+{{- include "mnc.validateWorkloadPods" (dict "root" .root "text" $out) -}}
+{{- $out -}}
 {{- end -}}
 
 {{/*

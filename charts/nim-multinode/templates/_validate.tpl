@@ -46,3 +46,26 @@ layout (vllm-bf16-tp16-pp1) must still cover the group's GPUs.
 {{- fail (printf "model.path: the model-free NIM image %s serves no built-in model; set model.path (hf://org/model, ngc://..., or a path under cache.mountPath) or use a model-specific NIM image" .Values.image.repository) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+What NIM's actions and its backend get from the chart's values, for "mnc.validateExtraArgs": flag ->
+the value that sets it. model.extraArgs goes after nim-serve or nim-serve-ray, which take --head,
+--port and --head-address themselves (NIM LLM 2.x CLI Reference) and hand the rest to vLLM, whose
+parser reads the layout flags (vllm-project/vllm v0.12.0 vllm/engine/arg_utils.py
+EngineArgs.add_cli_args: "--tensor-parallel-size", "-tp"; "--pipeline-parallel-size", "-pp";
+"--data-parallel-size", "-dp"); the chart gives NIM the same settings through NIM_* variables.
+*/}}
+{{- define "nim-multinode.ownedFlags" -}}
+--tensor-parallel-size: topology.tensorParallelSize (NIM_TENSOR_PARALLEL_SIZE) or model.profile
+-tp: topology.tensorParallelSize (NIM_TENSOR_PARALLEL_SIZE) or model.profile
+--pipeline-parallel-size: topology.pipelineParallelSize (NIM_PIPELINE_PARALLEL_SIZE) or model.profile
+-pp: topology.pipelineParallelSize (NIM_PIPELINE_PARALLEL_SIZE) or model.profile
+--data-parallel-size: topology.replicas (one group per model instance)
+-dp: topology.replicas (one group per model instance)
+--head: topology.podsPerGroup (the leader of a multi-pod group runs the Ray head)
+--head-address: topology.podsPerGroup (workers join their own group's leader)
+--port: server.port (NIM_SERVER_PORT) and ray.port
+--served-model-name: model.servedModelName (NIM_SERVED_MODEL_NAME)
+--max-model-len: model.maxModelLen (NIM_MAX_MODEL_LEN)
+--model: model.path (NIM_MODEL_PATH) or the image's model
+{{- end -}}
