@@ -404,6 +404,8 @@ DUPLICATE_BAD_VALUES: tuple[BadValues, ...] = (
          {"extraVolumeMounts": [{"name": "nowhere", "mountPath": "/etc/x"}]}, "template", "extraVolumes"),
     _api("extra-volume-takes-cache-name", "extraVolumes",
          {"extraVolumes": [{"name": "model-cache", "emptyDir": {}}]}, "template", "model-cache"),
+    _api("service-port-is-ray-port", "service.port", {"service": {"port": 6379}}, "template", "ray.port"),
+    _api("api-port-is-ray-client-port", "server.port", {"server": {"port": 10001}}, "template", "10001"),
     _api("writable-dir-at-cache", "securityContext.writableDirs",
          {"securityContext": {"writableDirs": ["/tmp", "/models"]}}, "template", "cache.mountPath"),
     _api("extra-mount-at-cache", "extraVolumeMounts", _bad_mount("/opt/nim/.cache"), "template", "cache.mountPath",

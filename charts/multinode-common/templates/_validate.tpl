@@ -88,6 +88,19 @@ and, where there is arithmetic, shows it. Engine charts call "mnc.validate" once
 {{- if and $v.preflight.enabled (eq (int $v.server.port) (int $v.preflight.port)) -}}
 {{- fail (printf "server.port %d is preflight.port, the torch rendezvous port of the preflight; choose another port" (int $v.server.port)) -}}
 {{- end -}}
+{{- /*
+Ports of Ray and torch.distributed that no Service may carry (the exposure invariant's list,
+tools/inference_charts/invariants.py RAY_AND_NCCL_PORTS): ray.port (GCS), 10001 (Ray client server),
+8265 and 52365 (Ray dashboard and its agent: ray-project/ray ray-2.60.0 python/ray/_private/ray_constants.py
+DEFAULT_DASHBOARD_PORT, DEFAULT_DASHBOARD_AGENT_LISTEN_PORT; ray_client_server_port 10001 in
+python/ray/_private/parameter.py) and 29500 (torch.distributed's default MASTER_PORT).
+*/ -}}
+{{- $internal := list (int $v.ray.port) 10001 8265 52365 29500 -}}
+{{- range $key, $port := dict "server.port" $v.server.port "service.port" $v.service.port -}}
+{{- if has (int $port) $internal -}}
+{{- fail (printf "%s %d is a Ray or torch.distributed port (ray.port %d, 10001, 8265, 52365, 29500), which the leader Service would expose; choose another port" $key (int $port) (int $v.ray.port)) -}}
+{{- end -}}
+{{- end -}}
 {{- $sub := int $v.group.subGroupPolicy.subGroupSize -}}
 {{- if gt $sub 0 -}}
 {{- $size := int $v.topology.podsPerGroup -}}
