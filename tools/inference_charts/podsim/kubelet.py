@@ -278,6 +278,11 @@ class Sandbox:
                 "--tmp", str(self.tmp), "--hostname", self.pod.hostname, "--shm-bytes", str(self._shm_bytes())]
         for path in keep:
             argv += ["--keep", path]
+        for path in sorted(set(_host_paths())):
+            argv += ["--expose", path]
+        scratch = self.state_dir / "sandbox"
+        scratch.mkdir(parents=True, exist_ok=True)
+        argv += ["--scratch", str(scratch)]
         with open(self.state_dir / "sandbox.log", "w") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, cwd="/",
                                             start_new_session=True)

@@ -15,6 +15,12 @@ Before it idles it gives the pod what a pod has and the host must not share:
 Paths under /tmp that the pod still needs from the host (a checkout or virtual environment under /tmp)
 are bound back into the new /tmp through a descriptor opened on the old one.
 
+The "image" is this machine, and the container runs as an unprivileged UID: a directory on the way to
+the image's files that only root may enter (/root, holding a pyenv Python) would hide them, where in a
+real image they are readable by everyone. For each such path (--expose), the directory is replaced in
+the pod's own mount namespace by one that everyone may enter and that holds only the needed entry, bound
+from the original; the host is not changed.
+
 Only the standard library is used, and everything is imported before /tmp is replaced.
 """
 
@@ -32,6 +38,37 @@ def _mount(*argv: str) -> None:
     subprocess.run(["mount", *argv], check=True)
 
 
+def _closed_ancestor(path: str) -> str | None:
+    """The first directory on the way to path that others may not enter (no o+x), or None."""
+    current = "/"
+    for part in path.strip("/").split("/")[:-1]:
+        current = os.path.join(current, part)
+        if not os.stat(current).st_mode & 0o001:
+            return current
+    return None
+
+
+def _expose(paths: list[str], scratch: str) -> None:
+    stubs: dict[str, set[str]] = {}
+    for path in paths:
+        closed = _closed_ancestor(path)
+        if closed is not None:
+            stubs.setdefault(closed, set()).add(os.path.relpath(path, closed).split("/")[0])
+    for number, (closed, children) in enumerate(sorted(stubs.items())):
+        stub = os.path.join(scratch, f"expose-{number}")
+        os.makedirs(stub, exist_ok=True)
+        os.chmod(stub, 0o755)
+        for child in sorted(children):
+            source = os.path.join(closed, child)
+            target = os.path.join(stub, child)
+            if os.path.isdir(source):
+                os.makedirs(target, exist_ok=True)
+            else:
+                open(target, "a").close()
+            _mount("--rbind", source, target)
+        _mount("--rbind", stub, closed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", required=True)
@@ -41,12 +78,15 @@ def main() -> None:
     parser.add_argument("--hostname", required=True)
     parser.add_argument("--shm-bytes", type=int, required=True)
     parser.add_argument("--keep", action="append", default=[], help="a path under /tmp to keep visible")
+    parser.add_argument("--expose", action="append", default=[], help="a path an unprivileged UID must reach")
+    parser.add_argument("--scratch", required=True, help="a directory of the pod's own, for the exposed stubs")
     args = parser.parse_args()
 
     os.chdir("/")
     _mount("--bind", args.hosts, "/etc/hosts")
     _mount("--bind", args.passwd, "/etc/passwd")
     _mount("--bind", args.group, "/etc/group")
+    _expose(args.expose, args.scratch)  # first: --scratch may lie under the /tmp replaced next
     old_tmp = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY)
     _mount("--bind", args.tmp, "/tmp")
     for path in args.keep:
