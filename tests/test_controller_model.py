@@ -161,3 +161,23 @@ def test_names_resolve_only_through_the_search_path_of_their_namespace(objects) 
     short = address.rsplit(".", 1)[0]  # <leader>.<subdomain>: only from the same namespace
     assert dns.resolve(short, worker.namespace) is not None
     assert dns.resolve(short, "elsewhere") is None
+
+
+@pytest.mark.parametrize("kind", ["LeaderWorkerSet", "IndexedJob"])
+def test_the_longest_names_stay_within_the_controllers_limits(harness: Harness, kind: str) -> None:
+    values = load_case(LWS_EXAMPLE).values
+    values = {**values, "fullnameOverride": "a" * 52, "workload": {"kind": kind},
+              "topology": {**values["topology"], "replicas": 12}}
+    result = harness.evaluate(Case("vllm-multinode", values, name="long"))
+    assert result.ok, result.problems()
+    assert list(invariants.check_controller_name_limits(result.objects)) == []
+
+
+def test_a_worker_statefulset_name_over_52_characters_is_caught(objects) -> None:
+    """The old naming capped the LWS name at 52: its worker StatefulSet <lws>-<g> then had 54 characters,
+    too many for the revision label of its pods."""
+    broken = copy.deepcopy(objects)
+    one(broken, "LeaderWorkerSet")["metadata"]["name"] = "a" * 52
+    findings = [str(f) for f in invariants.check_controller_name_limits(broken)]
+    assert findings == [f"[names] LeaderWorkerSet/{'a' * 52}: its StatefulSet {'a' * 52}-0 has 54 characters; its "
+                        "pods' controller-revision-hash label needs at most 52"]

@@ -384,6 +384,28 @@ def check_controller_names(objects: list[dict[str, Any]]) -> Iterator[Finding]:
                           f"takes the name of the {made.kind} that {made.made_by} creates")
 
 
+#: A StatefulSet's pods carry controller-revision-hash=<set name>-<hash> (kubernetes v1.34.0
+#: pkg/controller/history/controller_history.go ControllerRevisionName, a hash of up to 10 characters), a
+#: label value of at most 63 characters (apimachinery v0.34.0 pkg/util/validation IsValidLabelValue).
+STATEFULSET_NAME_MAX = 52
+#: A pod's hostname is a DNS-1123 label (pkg/apis/core/validation ValidatePodSpec: Hostname).
+HOSTNAME_MAX = 63
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def check_controller_name_limits(objects: list[dict[str, Any]]) -> Iterator[Finding]:
+    """Names the controllers derive from rendered names: a worker StatefulSet too long for its revision
+    label, or a pod hostname that is no DNS label, fails only at run time, in the controller."""
+    for made in runtime.controller_objects(objects):
+        if made.kind == "StatefulSet" and len(made.name) > STATEFULSET_NAME_MAX:
+            yield Finding("names", made.made_by, f"its StatefulSet {made.name} has {len(made.name)} characters; "
+                                                 f"its pods' controller-revision-hash label needs at most "
+                                                 f"{STATEFULSET_NAME_MAX}")
+        if made.kind == "Pod" and (len(made.name) > HOSTNAME_MAX or not _LABEL.match(made.name)):
+            yield Finding("names", made.made_by, f"its pod hostname {made.name} is not a DNS-1123 label of at "
+                                                 f"most {HOSTNAME_MAX} characters")
+
+
 LEADER_ADDRESS_VARIABLES = ("MULTINODE_LEADER_ADDRESS", "LWS_LEADER_ADDRESS")
 
 
@@ -424,5 +446,6 @@ def check(objects: list[dict[str, Any]], fabric_profile: str) -> list[Finding]:
     findings += check_logging(pods)
     findings += check_monitoring_and_scaling(objects, pods)
     findings += check_controller_names(objects)
+    findings += check_controller_name_limits(objects)
     findings += check_discovery(objects, pods)
     return findings
