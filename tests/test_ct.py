@@ -140,8 +140,9 @@ def test_package(tmp_path: Path) -> None:
     umbrella = helm_python.Chart.load(tmp_path / f"{paths.UMBRELLA_CHART}-{versions[paths.UMBRELLA_CHART]}.tgz")
     values = yaml.safe_load((paths.chart_dir(paths.UMBRELLA_CHART) / "ci" / "both-engines-values.yaml").read_text())
     objects = parse_manifests(umbrella.render(values, name="models", namespace="inference", is_install=True)).objects
-    assert {o["metadata"]["name"] for o in objects if o["kind"] == "LeaderWorkerSet"} == {
-        "models-vllm-multinode-group", "models-nim-multinode-group"}, "the archive carries both engines and their library"
+    groups = {o["metadata"]["name"] for o in objects if o["kind"] == "LeaderWorkerSet"}
+    assert groups == {"models-vllm-multinode-group", "models-nim-multinode-group"}, \
+        "the archive carries both engines and their library"
     for archive in archives:
         assert not [n for n in helm_python.Chart.load(archive).files if n["name"].startswith("ci/")]
 

@@ -30,8 +30,9 @@ def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(paths, "CHARTS_DIR", tmp_path)
     assert generate.generate_all(write=False) == [edited]
     monkeypatch.setattr(generate, "ROOT_README", tmp_path / "README.md")
-    markers = "".join(f"<!-- values-table:{chart}:start -->\n<!-- values-table:{chart}:end -->\n"
-                      for chart in paths.ENGINE_CHARTS)
+    markers = "<!-- requirements:start -->\n<!-- requirements:end -->\n"
+    markers += "".join(f"<!-- values-table:{chart}:start -->\n<!-- values-table:{chart}:end -->\n"
+                       for chart in paths.ENGINE_CHARTS)
     (tmp_path / "README.md").write_text(markers)
     assert generate.generate_all(write=False) == [tmp_path / "README.md", edited]
 
