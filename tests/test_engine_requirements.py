@@ -118,3 +118,13 @@ def test_the_readmes_state_every_minimum_version(readme: str) -> None:
     assert f"Kubernetes {requirements.MIN_KUBERNETES} or newer" in text
     for feature in requirements.LWS_FEATURES:
         assert f"| {feature.name} | {feature.version} |" in text
+
+
+@pytest.mark.parametrize("feature", [f for f in requirements.LWS_FEATURES if f.value], ids=lambda f: f.value)
+def test_the_schema_says_which_lws_a_value_needs(feature: requirements.LwsFeature) -> None:
+    from inference_charts.schema_bundle import bundle
+
+    node = bundle("vllm-multinode")
+    for key in feature.value.split("."):
+        node = node["properties"][key]
+    assert f"LeaderWorkerSet {feature.version} or newer" in node["description"], node["description"]

@@ -26,6 +26,7 @@ class LwsFeature:
     commit: str  # the lws commit that added it
     used_when: str  # what in the values renders it
     present: Callable[[dict[str, Any]], bool]
+    value: str = ""  # the value whose schema description states the version ("" for every LWS)
 
 
 def _template(lws: dict[str, Any]) -> dict[str, Any]:
@@ -40,14 +41,14 @@ LWS_FEATURES: tuple[LwsFeature, ...] = (
                lambda lws: "startupPolicy" in lws.get("spec", {})
                or "maxSurge" in lws.get("spec", {}).get("rolloutStrategy", {}).get("rollingUpdateConfiguration", {})),
     LwsFeature("networkConfig.subdomainPolicy", "v0.4.0", "39f4dd3", "every LeaderWorkerSet (group.subdomainPolicy)",
-               lambda lws: "networkConfig" in lws.get("spec", {})),
+               lambda lws: "networkConfig" in lws.get("spec", {}), "group.subdomainPolicy"),
     LwsFeature("subGroupPolicy.subGroupPolicyType", "v0.6.0", "471be46", "group.subGroupPolicy.subGroupSize > 0",
-               lambda lws: "subGroupPolicyType" in _template(lws).get("subGroupPolicy", {})),
+               lambda lws: "subGroupPolicyType" in _template(lws).get("subGroupPolicy", {}), "group.subGroupPolicy"),
     LwsFeature("leaderWorkerTemplate.volumeClaimTemplates", "v0.8.0", "47a6181", "cache.type perPodClaim",
-               lambda lws: bool(_template(lws).get("volumeClaimTemplates"))),
+               lambda lws: bool(_template(lws).get("volumeClaimTemplates")), "cache.type"),
     LwsFeature("restartPolicy RecreateGroupAfterStart", "v0.9.0", "9a3c8db",
                "group.restartPolicy RecreateGroupAfterStart",
-               lambda lws: _template(lws).get("restartPolicy") == "RecreateGroupAfterStart"),
+               lambda lws: _template(lws).get("restartPolicy") == "RecreateGroupAfterStart", "group.restartPolicy"),
 )
 
 
