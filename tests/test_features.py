@@ -23,6 +23,10 @@ def render(harness: Harness):
     return run
 
 
+#: The Ray launcher, with an image that carries Ray (the default launcher is vLLM's native one).
+RAY = {"launcher": {"kind": "ray"}, "image": {"tag": "v0.12.0"}}
+
+
 def _lws(objects):
     return one(objects, "LeaderWorkerSet")
 
@@ -109,7 +113,9 @@ def test_serve_arguments(render) -> None:
     arguments = command_line(leader)
     assert arguments[arguments.index("--served-model-name") + 1] == "llama"
     assert "--max-model-len" not in arguments
-    assert arguments[-1] == "--enable-prefix-caching"
+    # The user's arguments come after the chart's shared ones, before the leader's own (--node-rank ...).
+    assert arguments.count("--enable-prefix-caching") == 1
+    assert arguments.index("--enable-prefix-caching") > arguments.index("--gpu-memory-utilization")
 
 
 def test_service_type_and_annotations(render) -> None:
@@ -136,11 +142,11 @@ def test_startup_budget_becomes_failure_threshold(render) -> None:
     for container in _containers(render(probes={"startup": {"budgetSeconds": 3600, "periodSeconds": 20}})):
         assert container["startupProbe"]["periodSeconds"] == 20
         assert container["startupProbe"]["failureThreshold"] == 180
-    leader, worker = _containers(render())
+    leader, worker = _containers(render(**RAY))
     assert leader["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert leader["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 9 python3 - leader 8000 '/health' ")
     assert worker["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 9 python3 - worker ")
-    leader, worker = _containers(render(probes={"rayGroupCheck": False}))
+    leader, worker = _containers(render(probes={"rayGroupCheck": False}, **RAY))
     assert leader["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert "ray health-check" in " ".join(worker["livenessProbe"]["exec"]["command"])
 
@@ -174,7 +180,8 @@ def test_resources_merge_with_gpus(render) -> None:
 
 def test_ray_settings_reach_both_scripts(render) -> None:
     leader, worker = _containers(render(ray={"port": 6380, "gpuWaitTimeoutSeconds": 600,
-                                             "headWaitTimeoutSeconds": 300, "pollSeconds": 2}))
+                                             "headWaitTimeoutSeconds": 300, "pollSeconds": 2},
+                                        launcher=RAY["launcher"], image=RAY["image"]))
     assert env_of(leader)["MULTINODE_RAY_PORT"] == "6380" and env_of(worker)["MULTINODE_RAY_PORT"] == "6380"
     assert env_of(leader)["MULTINODE_GPU_WAIT_TIMEOUT_SECONDS"] == "600"
     assert env_of(worker)["MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS"] == "300"
@@ -209,13 +216,14 @@ def test_extra_volumes(render) -> None:
 
 
 def test_worker_probes_bound_the_head_check_under_their_timeout(render) -> None:
-    _, worker = _containers(render(probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}}))
+    _, worker = _containers(render(probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}},
+                                   **RAY))
     assert worker["startupProbe"]["exec"]["command"][2].startswith("exec timeout 4 python3 - worker ")
     assert worker["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 9 python3 - worker ")
-    _, worker = _containers(render(probes={"liveness": {"timeoutSeconds": 1}}))
+    _, worker = _containers(render(probes={"liveness": {"timeoutSeconds": 1}}, **RAY))
     assert worker["livenessProbe"]["exec"]["command"][2].startswith("exec timeout 1 python3 - worker ")
     _, worker = _containers(render(probes={"rayGroupCheck": False, "startup": {"timeoutSeconds": 5},
-                                           "liveness": {"timeoutSeconds": 10}}))
+                                           "liveness": {"timeoutSeconds": 10}}, **RAY))
     assert worker["startupProbe"]["exec"]["command"][2].startswith("timeout 4 ray health-check ")
     assert worker["livenessProbe"]["exec"]["command"][2].startswith("timeout 9 ray health-check ")
 
@@ -229,12 +237,12 @@ def test_indexed_job_probes_check_the_ray_group(render) -> None:
     """Every pod of a multi-pod Indexed Job runs the Ray group check as role member in its startup and
     liveness probes (the engine's endpoint first on index 0); readiness stays the role's own check."""
     probes = _job_probes(render(workload={"kind": "IndexedJob"},
-                                probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}}))
+                                probes={"startup": {"timeoutSeconds": 5}, "liveness": {"timeoutSeconds": 10}}, **RAY))
     assert probes["startupProbe"].startswith("exec timeout 4 python3 - member 8000 '/health' <<'RAY_GROUP_CHECK'")
     assert probes["livenessProbe"].startswith("exec timeout 9 python3 - member 8000 '/health' <<'RAY_GROUP_CHECK'")
     assert "RAY_GROUP_CHECK" not in probes["readinessProbe"]
     assert "ray health-check" in probes["readinessProbe"] and "/health" in probes["readinessProbe"]
-    for probe in _job_probes(render(workload={"kind": "IndexedJob"}, probes={"rayGroupCheck": False})).values():
+    for probe in _job_probes(render(workload={"kind": "IndexedJob"}, probes={"rayGroupCheck": False}, **RAY)).values():
         assert "RAY_GROUP_CHECK" not in probe and "ray health-check" in probe
     single = render(workload={"kind": "IndexedJob"}, model={"name": "meta-llama/Llama-3.1-8B-Instruct"},
                     topology={"podsPerGroup": 1, "gpusPerPod": 8, "tensorParallelSize": 8, "pipelineParallelSize": 1})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import one
 from inference_charts import invariants, kube_schemas
-from inference_charts.cases import load_case
+from inference_charts.cases import Case, load_case
 from inference_charts.harness import Harness
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "vllm-llama-405b-tp8-pp2.yaml"
@@ -18,6 +18,16 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "vllm-llama-405b-tp8-pp2.yaml
 @pytest.fixture(scope="module")
 def objects(harness: Harness) -> list[dict]:
     result = harness.evaluate(load_case(EXAMPLE))
+    assert result.ok, result.problems()
+    return result.objects
+
+
+@pytest.fixture(scope="module")
+def ray_objects(harness: Harness) -> list[dict]:
+    """The example with the Ray launcher (and an image that carries Ray)."""
+    case = load_case(EXAMPLE)
+    values = {**case.values, "launcher": {"kind": "ray"}, "image": {"tag": "v0.12.0"}}
+    result = harness.evaluate(Case(case.chart, values, release=case.release, namespace=case.namespace))
     assert result.ok, result.problems()
     return result.objects
 
@@ -57,10 +67,16 @@ def test_service_selecting_nothing_is_caught(objects) -> None:
     assert any("matches no pod" in f for f in _findings(broken))
 
 
-def test_ray_port_on_service_is_caught(objects) -> None:
-    broken = _broken(objects)
+def test_ray_port_on_service_is_caught(ray_objects) -> None:
+    broken = _broken(ray_objects)
     one(broken, "Service")["spec"]["ports"].append({"name": "gcs", "port": 6379, "targetPort": "ray-gcs"})
-    assert any("Ray or NCCL port" in f for f in _findings(broken))
+    assert any("Ray, NCCL or rendezvous port" in f for f in _findings(broken))
+
+
+def test_rendezvous_port_on_service_is_caught(objects) -> None:
+    broken = _broken(objects)
+    one(broken, "Service")["spec"]["ports"].append({"name": "dist", "port": 9000, "targetPort": "rendezvous"})
+    assert any("9000 -> rendezvous" in f and "Ray, NCCL or rendezvous port" in f for f in _findings(broken))
 
 
 def test_ingress_to_unknown_service_is_caught(objects) -> None:
@@ -82,13 +98,13 @@ def test_missing_shared_memory_is_caught(objects) -> None:
 
 def test_wrong_tensor_parallel_size_is_caught(objects) -> None:
     broken = _broken(objects)
-    args = _container(broken, "leader")["args"]
+    args = _container(broken, "leader")["command"]
     args[args.index("--tensor-parallel-size") + 1] = "4"
-    assert any("TP x PP = 4 x 2 = 8" in f and "16 GPUs" in f for f in _findings(broken))
+    assert any("TP x PP x DP = 4 x 2 x 1 = 8" in f and "16 GPUs" in f for f in _findings(broken))
 
 
-def test_wait_target_disagreeing_with_layout_is_caught(objects) -> None:
-    broken = _broken(objects)
+def test_wait_target_disagreeing_with_layout_is_caught(ray_objects) -> None:
+    broken = _broken(ray_objects)
     for entry in _container(broken, "leader")["env"]:
         if entry["name"] == "MULTINODE_EXPECTED_GPUS":
             entry["value"] = "8"
@@ -201,7 +217,7 @@ def test_nim_layout_disagreeing_with_gpus_is_caught(nim_objects) -> None:
     broken = _broken(nim_objects)
     env = _container(broken, "leader")["env"]
     next(e for e in env if e["name"] == "NIM_TENSOR_PARALLEL_SIZE")["value"] = "8"
-    assert any("TP x PP = 8 x 1 = 8" in f for f in _findings(broken))
+    assert any("TP x PP x DP = 8 x 1 x 1 = 8" in f for f in _findings(broken))
 
 
 def test_indexed_job_service_selecting_every_index_is_caught(job_objects) -> None:

@@ -20,6 +20,13 @@ def test_matrix_is_large_and_covers_every_choice() -> None:
     assert {c.fabric for c in CASES} == {"infiniband", "roce", "ethernet", "nvlink"}
     assert {c.cache for c in CASES} == {"pvc", "existingClaim", "nfs", "hostPath", "emptyDir", "perPodClaim"}
     assert {c.replicas for c in CASES} == {1, 2, 3}
+    multi_pod = [c for c in CASES if c.topology.pods > 1 and c.topology.data == 1]
+    for launcher in ("native", "ray"):
+        chosen = [c for c in multi_pod if c.launcher == launcher]
+        assert {c.topology.name for c in chosen} == {c.topology.name for c in multi_pod}, launcher
+        assert {c.fabric for c in chosen} == {"infiniband", "roce", "ethernet"}, launcher
+        assert {c.cache for c in chosen} == {c.cache for c in CASES}, launcher
+    assert {(c.topology.data, c.topology.expert) for c in CASES} >= {(1, False), (2, False), (16, True), (8, True)}
 
 
 def _lws(result) -> dict:
@@ -51,7 +58,12 @@ def test_group_shape_and_parallelism(m: MatrixCase, evaluated) -> None:
     assert flag(arguments, "--tensor-parallel-size") == str(m.topology.tensor)
     assert flag(arguments, "--pipeline-parallel-size") == str(m.topology.pipeline)
     backend = flag(arguments, "--distributed-executor-backend")
-    assert backend == ("ray" if m.topology.pods > 1 else "mp")
+    assert backend == ("ray" if m.launcher == "ray" else "mp")
+    if m.topology.data > 1:
+        assert flag(arguments, "--data-parallel-size") == str(m.topology.data)
+    else:
+        assert "--data-parallel-size" not in arguments
+    assert ("--enable-expert-parallel" in arguments) == m.topology.expert
 
 
 @pytest.mark.parametrize("m", CASES, ids=lambda m: m.case.name)
@@ -61,8 +73,11 @@ def test_ray_wiring(m: MatrixCase, evaluated) -> None:
     leader = template["leaderTemplate"]["spec"]["containers"][0]
     worker = template["workerTemplate"]["spec"]["containers"][0]
     leader_script = " ".join(leader["command"])
-    if m.topology.pods == 1:
+    if m.launcher != "ray":
         assert "ray" not in leader_script
+        assert not [name for name in env_of(leader) if name.startswith("MULTINODE_RAY")]
+        if m.launcher == "native":
+            assert "ray " not in " ".join(worker["command"])
         return
     assert "ray start --head" in leader_script
     assert leader["args"][:2] == ["vllm", "serve"] and leader_script.rstrip().endswith('exec "$@" ray-leader')
@@ -78,6 +93,40 @@ def test_ray_wiring(m: MatrixCase, evaluated) -> None:
         assert '--node-ip-address="${POD_IP}"' in " ".join(container["command"])
 
 
+@pytest.mark.parametrize("m", [c for c in CASES if c.launcher == "native"], ids=lambda m: m.case.name)
+def test_native_launcher_wiring(m: MatrixCase, evaluated) -> None:
+    """Every pod runs `vllm serve` itself: the leader binds its own IP, each worker dials the leader by
+    the name LWS gives it and runs headless with its rank (from the worker-index label)."""
+    template = _lws(evaluated(m))["spec"]["leaderWorkerTemplate"]
+    leader = template["leaderTemplate"]["spec"]["containers"][0]
+    worker = template["workerTemplate"]["spec"]["containers"][0]
+    arguments = command_line(leader)
+    assert arguments[:2] == ["vllm", "serve"] and "--headless" not in arguments
+    worker_argv = command_line(worker)
+    assert worker_argv[:2] == ["bash", "-c"] and worker_argv[4:6] == ["vllm", "serve"]
+    script = worker_argv[2]
+    assert env_of(leader)["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    rank = {"fieldRef": {"fieldPath": "metadata.labels['leaderworkerset.sigs.k8s.io/worker-index']"}}
+    assert env_of(worker)["MULTINODE_NODE_RANK"] == rank
+    if m.topology.data > 1:
+        local = m.topology.data // m.topology.pods
+        assert flag(arguments, "--data-parallel-size-local") == str(local)
+        assert flag(arguments, "--data-parallel-address") == "$(POD_IP)"
+        assert flag(worker_argv, "--data-parallel-rpc-port") == env_of(worker)["MULTINODE_RENDEZVOUS_PORT"]
+        assert env_of(worker)["MULTINODE_DATA_PARALLEL_SIZE_LOCAL"] == str(local)
+        assert '--headless --data-parallel-start-rank "${start}" --data-parallel-address "${leader}"' in script
+        assert "--nnodes" not in arguments
+    else:
+        assert flag(arguments, "--nnodes") == str(m.topology.pods) == flag(worker_argv, "--nnodes")
+        assert flag(arguments, "--node-rank") == "0" and flag(arguments, "--master-addr") == "$(POD_IP)"
+        assert flag(worker_argv, "--master-port") == env_of(worker)["MULTINODE_RENDEZVOUS_PORT"]
+        assert '--headless --node-rank "${rank}" --master-addr "${leader}"' in script
+    # Group health: the leader's liveness asks for proof the group computes; workers ask the leader.
+    assert "PROGRESS_CHECK" in leader["livenessProbe"]["exec"]["command"][2]
+    for probe in ("startupProbe", "livenessProbe"):
+        assert "/health" in worker[probe]["exec"]["command"][2]
+
+
 @pytest.mark.parametrize("m", CASES, ids=lambda m: m.case.name)
 def test_every_rendered_shell_script_parses(m: MatrixCase, evaluated) -> None:
     """bash -n on each `bash -c` script of every container and probe, as bash will run it."""
@@ -88,9 +137,12 @@ def test_every_rendered_shell_script_parses(m: MatrixCase, evaluated) -> None:
         commands += [container[p]["exec"]["command"] for p in ("startupProbe", "livenessProbe")
                      if "exec" in container.get(p, {})]
         scripts += [c[2] for c in commands if c[:2] == ["bash", "-c"]]
-    if m.topology.pods > 1:
+    if m.launcher == "ray":
         # leader: its script + the Ray group liveness check; each worker: its script + 2 probes
         assert len(scripts) == m.replicas * (3 * m.topology.pods - 1)
+    elif m.launcher == "native":
+        # leader: the progress check; each worker: its script + 2 probes
+        assert len(scripts) == m.replicas * (1 + 3 * (m.topology.pods - 1))
     for script in set(scripts):
         checked = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr

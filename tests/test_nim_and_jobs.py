@@ -13,6 +13,7 @@ import pytest
 from helpers import env_of, of_kind, one
 from inference_charts import runtime
 from inference_charts.matrix import MatrixCase, nim_matrix, nim_profile, vllm_indexed_job_matrix
+from inference_charts.podsim.kubelet import expand
 
 NIM = nim_matrix()
 JOBS = vllm_indexed_job_matrix() + [m for m in NIM if m.workload == "IndexedJob"]
@@ -214,12 +215,15 @@ def _write_stub(folder: Path, name: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-@pytest.mark.parametrize("chart", ["vllm-multinode", "nim-multinode"])
-def test_indexed_job_container_runs_the_role_of_its_rank(chart: str, evaluated, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("chart", "launcher"), [("vllm-multinode", "ray"), ("vllm-multinode", "native"),
+                                                 ("nim-multinode", "")])
+def test_indexed_job_container_runs_the_role_of_its_rank(chart: str, launcher: str, evaluated,
+                                                         tmp_path: Path) -> None:
     """The one Job container, run by bash with the engine and Ray replaced by stubs that print their
-    arguments: index 0 runs the leader's command line, another index the worker's, which joins the head
-    once the head's port answers."""
-    m = next(c for c in JOBS if c.chart == chart and c.topology.pods == 2 and c.layout == "values")
+    arguments (after the kubelet's $(VAR) expansion): index 0 runs the leader's command line, another
+    index the worker's, which joins the leader once the leader's port answers."""
+    m = next(c for c in JOBS if c.chart == chart and c.topology.pods == 2 and c.layout == "values"
+             and c.launcher == launcher)
     job = of_kind(evaluated(m).objects, "Job")[0]
     container = job["spec"]["template"]["spec"]["containers"][0]
     for stub in ("nim-serve-ray", "ray", "vllm", "python3"):
@@ -231,10 +235,11 @@ def test_indexed_job_container_runs_the_role_of_its_rank(chart: str, evaluated, 
     env = {k: v for k, v in env_of(container).items() if isinstance(v, str)}
     env.update({"PATH": f"{tmp_path}:{os.environ['PATH']}", "POD_IP": "127.0.0.1",
                 "MULTINODE_LEADER_ADDRESS": "127.0.0.1", "MULTINODE_RAY_PORT": port,
-                "MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS": "10"})
+                "MULTINODE_RENDEZVOUS_PORT": port, "MULTINODE_HEAD_WAIT_TIMEOUT_SECONDS": "10",
+                "MULTINODE_LEADER_WAIT_TIMEOUT_SECONDS": "10"})
 
     def run(rank: str) -> str:
-        argv = container.get("command", []) + container.get("args", [])
+        argv = [expand(str(a), env) for a in container.get("command", []) + container.get("args", [])]
         done = subprocess.run(argv, env={**env, "MULTINODE_NODE_RANK": rank},
                               capture_output=True, text=True, timeout=60)
         return done.stdout + done.stderr
@@ -248,6 +253,12 @@ def test_indexed_job_container_runs_the_role_of_its_rank(chart: str, evaluated, 
         assert "command" not in container
         assert "stub nim-serve-ray --head --port 6379\nrole=1" in leader
         assert f"stub nim-serve-ray --head-address 127.0.0.1:{port}\nrole=0" in worker
+    elif launcher == "native":
+        assert "ray" not in leader + worker
+        assert "stub vllm serve" in leader and "--node-rank 0 --master-addr 127.0.0.1" in leader
+        assert "--headless" not in leader
+        assert "stub vllm serve" in worker and worker.rstrip().endswith(
+            "--headless --node-rank 1 --master-addr 127.0.0.1\nrole=unset")
     else:
         assert f"stub ray start --head --port={port} --node-ip-address=127.0.0.1" in leader
         assert "stub vllm serve" in leader and "--distributed-executor-backend ray" in leader

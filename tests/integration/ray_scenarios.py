@@ -21,7 +21,9 @@ from inference_charts.podsim import checks
 from inference_charts.podsim.group import GroupSim, leftovers
 from inference_charts.podsim.prober import ProbeState
 
-BASE: dict[str, Any] = {"model": {"name": "meta-llama/Llama-3.1-405B-Instruct"}}
+#: The Ray launcher with an image that carries Ray: the stand-in engine plays vLLM on the Ray path only.
+BASE: dict[str, Any] = {"model": {"name": "meta-llama/Llama-3.1-405B-Instruct"}, "launcher": {"kind": "ray"},
+                        "image": {"tag": "v0.12.0"}}
 
 #: Short probe periods so that a lost pod shows within seconds (the chart's defaults allow minutes).
 FAST_PROBES = {"startup": {"periodSeconds": 5, "timeoutSeconds": 6, "budgetSeconds": 120},

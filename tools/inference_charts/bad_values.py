@@ -374,7 +374,13 @@ DUPLICATE_BAD_VALUES: tuple[BadValues, ...] = (
     _api("extra-args-short-pp-glued", "model.extraArgs", {"model": {"extraArgs": ["-pp=1"]}},
          "template", "topology.pipelineParallelSize"),
     _api("extra-args-data-parallel", "model.extraArgs", {"model": {"extraArgs": ["--data-parallel-size", "2"]}},
-         "template", "topology.replicas"),
+         "template", "topology.dataParallelSize"),
+    _api("extra-args-headless", "model.extraArgs", {"model": {"extraArgs": ["--headless"]}},
+         "template", "the chart (every pod but the leader)"),
+    _api("extra-args-master-port", "model.extraArgs", {"model": {"extraArgs": ["--master-port=1234"]}},
+         "template", "launcher.masterPort"),
+    _api("extra-args-expert-parallel", "model.extraArgs", {"model": {"extraArgs": ["-ep"]}},
+         "template", "topology.expertParallel"),
     _api("extra-args-port", "model.extraArgs", {"model": {"extraArgs": ["--port", "9000"]}}, "template", "server.port"),
     _api("extra-args-served-model-name", "model.extraArgs", {"model": {"extraArgs": ["--served-model-name=llm"]}},
          "template", "model.servedModelName"),
@@ -385,7 +391,8 @@ DUPLICATE_BAD_VALUES: tuple[BadValues, ...] = (
     _api("extra-args-head-address", "model.extraArgs", {"model": {"extraArgs": ["--head-address", "x:6379"]}},
          "template", "topology.podsPerGroup", chart="nim-multinode"),
     _api("extra-env-hf-home", "extraEnv", {"extraEnv": [{"name": "HF_HOME", "value": "/data"}]}, "template", "HF_HOME"),
-    _api("extra-env-ray-variable", "extraEnv", {"extraEnv": [{"name": "MULTINODE_EXPECTED_GPUS", "value": "8"}]},
+    _api("extra-env-ray-variable", "extraEnv", {"extraEnv": [{"name": "MULTINODE_EXPECTED_GPUS", "value": "8"}],
+                                                   "launcher": {"kind": "ray"}, "image": {"tag": "v0.12.0"}},
          "template", "MULTINODE_EXPECTED_GPUS"),
     _api("extra-env-pod-ip", "extraEnv", {"extraEnv": [{"name": "POD_IP", "value": "10.0.0.1"}]}, "template", "POD_IP"),
     _api("extra-env-twice", "extraEnv", {"extraEnv": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
@@ -413,9 +420,34 @@ DUPLICATE_BAD_VALUES: tuple[BadValues, ...] = (
 )
 
 
+#: Issue 15: the launchers and the data- and expert-parallel layouts.
+_DP2 = {"tensorParallelSize": 8, "pipelineParallelSize": 1, "dataParallelSize": 2}
+LAUNCHER_BAD_VALUES: tuple[BadValues, ...] = (
+    _schema("launcher-unknown", "launcher.kind", {"launcher": {"kind": "mpi"}}),
+    _schema("data-parallel-zero", "topology.dataParallelSize", {"topology": {"dataParallelSize": 0}}),
+    _template("data-parallel-product", "topology.dataParallelSize",
+              {"topology": {"tensorParallelSize": 8, "pipelineParallelSize": 2, "dataParallelSize": 2}},
+              "8 x 2 x 2 = 32", "16"),
+    _template("data-parallel-with-pipeline", "topology.pipelineParallelSize",
+              {"topology": {"tensorParallelSize": 4, "pipelineParallelSize": 2, "dataParallelSize": 2}},
+              "topology.dataParallelSize"),
+    _template("data-parallel-uneven-over-pods", "topology.podsPerGroup",
+              {"topology": {"podsPerGroup": 4, "gpusPerPod": 4, **_DP2}}, "topology.dataParallelSize"),
+    _template("data-parallel-on-ray", "launcher.kind",
+              {"launcher": {"kind": "ray"}, "image": {"tag": "v0.12.0"}, "topology": _DP2},
+              "topology.dataParallelSize"),
+    _template("expert-parallel-dense-model", "topology.modelShape.experts", {"topology": {"expertParallel": True}},
+              "topology.expertParallel"),
+    _template("expert-parallel-uneven-experts", "topology.modelShape.experts",
+              {"topology": {"expertParallel": True, "modelShape": {"experts": 10}}}, "16"),
+    _template("ray-launcher-image-without-ray", "ray.imageCarriesRay", {"launcher": {"kind": "ray"}},
+              "launcher.kind", "image.tag"),
+)
+
+
 def all_bad_values() -> tuple[BadValues, ...]:
     return (VLLM_BAD_VALUES + NIM_BAD_VALUES + SECURITY_BAD_VALUES + NIM_MORE_BAD_VALUES + UMBRELLA_BAD_VALUES
-            + NULL_BAD_VALUES + API_BAD_VALUES + DUPLICATE_BAD_VALUES)
+            + NULL_BAD_VALUES + API_BAD_VALUES + DUPLICATE_BAD_VALUES + LAUNCHER_BAD_VALUES)
 
 
 def names_key(message: str, key: str) -> bool:

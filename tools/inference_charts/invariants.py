@@ -121,6 +121,12 @@ def parallel_layout(container: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
+def data_parallel(container: dict[str, Any]) -> int:
+    """vLLM's --data-parallel-size the engine is started with (1 without it)."""
+    arguments = [str(a) for a in container.get("command", []) + container.get("args", [])]
+    return int(_flag(arguments, "--data-parallel-size") or 1)
+
+
 def opaque_profile(container: dict[str, Any]) -> bool:
     """A NIM profile given by hash: the layout is inside the profile and cannot be read here."""
     profile = env_values(container).get("NIM_MODEL_PROFILE") or ""
@@ -145,10 +151,11 @@ def check_parallelism(pods: list[RuntimePod]) -> Iterator[Finding]:
             yield Finding("parallelism", subject, "the leader starts no engine with a tensor-parallel size")
             continue
         tensor, pipeline = layouts[0]
+        data = max(data_parallel(c) for c in leader.containers)
         gpus = sum(gpu_count(c) for pod in members for c in pod.containers)
-        if tensor * pipeline != gpus:
+        if tensor * pipeline * data != gpus:
             yield Finding("parallelism", subject,
-                          f"TP x PP = {tensor} x {pipeline} = {tensor * pipeline}, "
+                          f"TP x PP x DP = {tensor} x {pipeline} x {data} = {tensor * pipeline * data}, "
                           f"but the group's {len(members)} pods hold {gpus} GPUs")
         for container in leader.containers:
             expected = env_values(container).get("MULTINODE_EXPECTED_GPUS")
@@ -169,11 +176,12 @@ def _container_port(pod: RuntimePod, target: Any) -> dict[str, Any] | None:
 def _internal_ports(pod: RuntimePod) -> set[int]:
     ports = set(RAY_AND_NCCL_PORTS)
     for container in pod.containers:
-        ray_port = env_values(container).get("MULTINODE_RAY_PORT")
-        if ray_port:
-            ports.add(int(ray_port))
+        for variable in ("MULTINODE_RAY_PORT", "MULTINODE_RENDEZVOUS_PORT"):
+            value = env_values(container).get(variable)
+            if value:
+                ports.add(int(value))
         for port in container.get("ports", []):
-            if str(port.get("name", "")).startswith(("ray", "nccl")):
+            if str(port.get("name", "")).startswith(("ray", "nccl", "rendezvous")):
                 ports.add(int(port["containerPort"]))
     return ports
 
@@ -201,7 +209,7 @@ def _check_service(service: dict[str, Any], pods: list[RuntimePod]) -> Iterator[
             if int(resolved["containerPort"]) in internal or int(port["port"]) in internal:
                 yield Finding("exposure", subject,
                               f"port {port['port']} -> {resolved.get('name', resolved['containerPort'])} "
-                              f"on {pod.name} is a Ray or NCCL port")
+                              f"on {pod.name} is a Ray, NCCL or rendezvous port")
 
 
 def check_exposure(objects: list[dict[str, Any]], pods: list[RuntimePod]) -> Iterator[Finding]:

@@ -20,6 +20,8 @@ class Topology:
     gpus: int
     tensor: int
     pipeline: int
+    data: int = 1  # vLLM data-parallel ranks (topology.dataParallelSize)
+    expert: bool = False  # vLLM expert parallelism (topology.expertParallel)
 
 
 TOPOLOGIES = (
@@ -30,6 +32,16 @@ TOPOLOGIES = (
     Topology("2x4-tp4-pp2", 2, 4, 4, 2),
     Topology("2x4-tp8-pp1", 2, 4, 8, 1),
 )
+#: vLLM only: data-parallel layouts, with and without expert parallelism (DeepSeek-R1-like: 256 experts).
+DATA_PARALLEL_TOPOLOGIES = (
+    Topology("2x8-dp16-ep", 2, 8, 1, 1, 16, True),
+    Topology("2x8-tp8-dp2", 2, 8, 8, 1, 2),
+    Topology("1x8-dp8-ep", 1, 8, 1, 1, 8, True),
+)
+#: vLLM's launchers of a multi-pod group; one-pod groups have none.
+LAUNCHERS = ("native", "ray")
+#: The Ray launcher needs an image that carries Ray: vLLM's releases before v0.18.0 do.
+RAY_IMAGE_TAG = "v0.12.0"
 REPLICAS = (1, 2, 3)
 MULTI_NODE_FABRICS = ("infiniband", "roce", "ethernet")
 CACHE_TYPES = ("pvc", "existingClaim", "nfs", "hostPath", "emptyDir", "perPodClaim")
@@ -58,13 +70,28 @@ class MatrixCase:
     layout: str = "values"
     #: NIM only: "model-specific" (the image's own model) or "model-free" (hf:// path).
     image: str = ""
+    #: vLLM multi-pod groups only: "native" or "ray".
+    launcher: str = ""
 
     @property
     def chart(self) -> str:
         return self.case.chart
 
 
-def _values(topology: Topology, replicas: int, fabric: str, cache: str, shm: str) -> dict[str, Any]:
+def _values(topology: Topology, replicas: int, fabric: str, cache: str, shm: str,
+            launcher: str = "") -> dict[str, Any]:
+    values = _base_values(topology, replicas, fabric, cache, shm)
+    if topology.data > 1 or topology.expert:
+        values["topology"].update({"dataParallelSize": topology.data, "expertParallel": topology.expert,
+                                   "modelShape": {"experts": 256}})
+    if launcher:
+        values["launcher"] = {"kind": launcher}
+    if launcher == "ray":
+        values["image"] = {"tag": RAY_IMAGE_TAG}
+    return values
+
+
+def _base_values(topology: Topology, replicas: int, fabric: str, cache: str, shm: str) -> dict[str, Any]:
     return {
         "model": {"name": "meta-llama/Llama-3.1-405B-Instruct", "maxModelLen": 8192,
                   "hfToken": {"secretName": "hf-token"}},
@@ -78,16 +105,23 @@ def _values(topology: Topology, replicas: int, fabric: str, cache: str, shm: str
 
 
 def vllm_matrix() -> list[MatrixCase]:
+    """Every topology, replica count, cache and fabric; a multi-pod group's launcher taken in turn, so
+    each launcher meets every topology, fabric and cache. Data-parallel layouts use the native launcher."""
     cases = []
-    for topology, replicas, cache in itertools.product(TOPOLOGIES, REPLICAS, CACHE_TYPES):
+    turn = 0
+    for topology, replicas, cache in itertools.product(TOPOLOGIES + DATA_PARALLEL_TOPOLOGIES, REPLICAS, CACHE_TYPES):
         fabrics = ("nvlink",) if topology.pods == 1 else MULTI_NODE_FABRICS
         for fabric in fabrics:
+            launcher = ""
+            if topology.pods > 1:
+                launcher = "native" if topology.data > 1 else LAUNCHERS[turn % 2]
+                turn += 1
             shm = f"{16 * topology.gpus}Gi"
-            name = f"vllm-{topology.name}-r{replicas}-{fabric}-{cache}"
+            name = f"vllm-{topology.name}-r{replicas}-{fabric}-{cache}" + (f"-{launcher}" if launcher else "")
             release = f"m{len(cases)}"
-            case = Case(chart="vllm-multinode", values=_values(topology, replicas, fabric, cache, shm),
+            case = Case(chart="vllm-multinode", values=_values(topology, replicas, fabric, cache, shm, launcher),
                         release=release, namespace="inference", name=name)
-            cases.append(MatrixCase(case, topology, replicas, fabric, cache, shm))
+            cases.append(MatrixCase(case, topology, replicas, fabric, cache, shm, launcher=launcher))
     return cases
 
 
@@ -102,12 +136,14 @@ def vllm_indexed_job_matrix() -> list[MatrixCase]:
     for number, (topology, cache) in enumerate(itertools.product(TOPOLOGIES, KIND_CACHES["IndexedJob"])):
         fabric = "nvlink" if topology.pods == 1 else MULTI_NODE_FABRICS[number % 3]
         replicas = 1 + number % 2
+        launcher = "" if topology.pods == 1 else LAUNCHERS[(number // 2) % 2]
         shm = f"{16 * topology.gpus}Gi"
-        values = _values(topology, replicas, fabric, cache, shm)
+        values = _values(topology, replicas, fabric, cache, shm, launcher)
         values["workload"] = {"kind": "IndexedJob"}
-        name = f"vllm-job-{topology.name}-r{replicas}-{fabric}-{cache}"
+        name = f"vllm-job-{topology.name}-r{replicas}-{fabric}-{cache}" + (f"-{launcher}" if launcher else "")
         case = Case(chart="vllm-multinode", values=values, release=f"j{number}", namespace="jobs", name=name)
-        cases.append(MatrixCase(case, topology, replicas, fabric, cache, shm, workload="IndexedJob"))
+        cases.append(MatrixCase(case, topology, replicas, fabric, cache, shm, workload="IndexedJob",
+                                launcher=launcher))
     return cases
 
 

@@ -50,13 +50,17 @@ into args, so the entrypoint still runs first. Takes (dict "root" $ "leader" <di
 {{- $dispatch := printf "leader_argc=%d\nif [ \"${MULTINODE_NODE_RANK:?MULTINODE_NODE_RANK must hold the completion index}\" = \"0\" ]; then\n%s  exec \"${@:1:leader_argc}\"\nfi\n%sexec \"${@:leader_argc+1}\"\n" (len $leaderArgv) $leaderExports $workerExports -}}
 {{- $env := list (dict "name" "MULTINODE_LEADER_ADDRESS" "value" (include "mnc.indexedLeaderAddress" .)) -}}
 {{- $env = append $env (dict "name" "MULTINODE_NODE_RANK" "valueFrom" (dict "fieldRef" (dict "fieldPath" (include "mnc.nodeRankFieldPath" .root)))) -}}
-{{- $names := list -}}
-{{- range .leader.env }}{{ if not (hasKey $byRole .name) }}{{ $names = append $names .name }}{{ end }}{{ end -}}
-{{- range .leader.env }}{{ if not (hasKey $byRole .name) }}{{ $env = append $env . }}{{ end }}{{ end -}}
+{{- $names := list "MULTINODE_LEADER_ADDRESS" "MULTINODE_NODE_RANK" -}}
+{{- range .leader.env -}}
+{{- if not (or (hasKey $byRole .name) (has .name $names)) }}{{ $env = append $env . }}{{ $names = append $names .name }}{{ end -}}
+{{- end -}}
 {{- range .worker.env -}}
 {{- if not (or (has .name $names) (hasKey $byRole .name)) }}{{ $env = append $env . }}{{ end -}}
 {{- end -}}
 {{- $spec := dict "name" .leader.name "env" $env "health" .leader.health "liveness" .leader.liveness "headCheck" .worker.headCheck -}}
+{{- range $key := list "launcher" "livenessCommand" "workerCheckShell" -}}
+{{- with index $.leader $key }}{{ $_ := set $spec $key . }}{{ end -}}
+{{- end -}}
 {{- $argv := concat (list "bash" "-c" $dispatch "group-member") $leaderArgv $workerArgv -}}
 {{- if .leader.command -}}
 {{- $_ := set $spec "command" $argv -}}

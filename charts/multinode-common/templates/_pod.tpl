@@ -8,6 +8,9 @@ Containers and pod templates of a group. Engine charts describe their container 
   health    HTTP path of the engine's readiness endpoint (leader startup and readiness probes)
   liveness  HTTP path of the engine's liveness endpoint; empty: the health path
   headCheck the Ray subcommand workers' probes check their head with: "status" or "health-check" (empty)
+  launcher  "native" when the engine forms the group itself (no Ray settings, no Ray probes); empty: Ray
+  livenessCommand  list: the leader's liveness exec command, replacing the HTTP or Ray check
+  workerCheckShell one shell command: the workers' startup and liveness check, replacing the Ray one
   initContainers  list: complete init containers of this pod (the engine chart builds them)
 The role is "leader", "worker", or "member" for the Indexed Job kind, whose single pod template
 serves both roles and picks one at start from its completion index.
@@ -58,7 +61,7 @@ limits:
     {{- with include "mnc.identityEnv" $root }}
     {{- . | nindent 4 }}
     {{- end }}
-    {{- if $multiPod }}
+    {{- if and $multiPod (ne (toString $spec.launcher) "native") }}
     {{- include "mnc.rayEnv" (dict "root" $root "role" .role) | nindent 4 }}
     {{- end }}
     {{- with $spec.env }}
@@ -95,11 +98,11 @@ limits:
     {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- if eq .role "leader" }}
-  {{- include "mnc.leaderProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health)) | nindent 2 }}
+  {{- include "mnc.leaderProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health) "livenessCommand" $spec.livenessCommand "native" (eq (toString $spec.launcher) "native")) | nindent 2 }}
   {{- else if eq .role "member" }}
-  {{- include "mnc.memberProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health) "cli" $spec.headCheck) | nindent 2 }}
+  {{- include "mnc.memberProbes" (dict "root" $root "path" $spec.health "livenessPath" ($spec.liveness | default $spec.health) "cli" $spec.headCheck "livenessCommand" $spec.livenessCommand "workerCheck" $spec.workerCheckShell) | nindent 2 }}
   {{- else }}
-  {{- include "mnc.workerProbes" (dict "root" $root "cli" $spec.headCheck) | nindent 2 }}
+  {{- include "mnc.workerProbes" (dict "root" $root "cli" $spec.headCheck "workerCheck" $spec.workerCheckShell) | nindent 2 }}
   {{- end }}
 {{- end -}}
 

@@ -18,7 +18,11 @@ group has formed (which may take up to ray.gpuWaitTimeoutSeconds), as the leader
 {{- max 1 (div (add (int $p.budgetSeconds) (sub (int $p.periodSeconds) 1)) (int $p.periodSeconds)) -}}
 {{- end -}}
 
-{{/* Takes (dict "root" $ "path" "/health" "livenessPath" "/health"); livenessPath defaults to path. */}}
+{{/*
+Takes (dict "root" $ "path" "/health" "livenessPath" "/health" "livenessCommand" <list> "native" <bool>);
+livenessPath defaults to path. livenessCommand, when given, is the liveness check (the engine's own
+group check under its native launcher); the Ray group check applies to Ray groups only.
+*/}}
 {{- define "mnc.leaderProbes" -}}
 {{- $p := .root.Values.probes -}}
 startupProbe:
@@ -36,7 +40,11 @@ readinessProbe:
   timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
   failureThreshold: {{ $p.readiness.failureThreshold }}
 livenessProbe:
-  {{- if and (include "mnc.isMultiPod" .root) $p.rayGroupCheck }}
+  {{- if .livenessCommand }}
+  exec:
+    command:
+      {{- toYaml .livenessCommand | nindent 6 }}
+  {{- else if and (include "mnc.isMultiPod" .root) $p.rayGroupCheck (not .native) }}
   exec:
     command:
       {{- include "mnc.rayGroupCheckCommand" (dict "timeout" $p.liveness.timeoutSeconds "role" "leader" "port" .root.Values.server.port "path" (.livenessPath | default .path)) | nindent 6 }}
@@ -130,10 +138,35 @@ a GCS that does not answer take longer than a probe may). Takes (dict "timeout" 
   RAY_GROUP_CHECK
 {{- end -}}
 
-{{/* Takes (dict "root" $ "cli" <the head check's Ray subcommand, see mnc.rayHeadCheckCommand>). */}}
+{{/*
+Takes (dict "root" $ "cli" <the head check's Ray subcommand, see mnc.rayHeadCheckCommand> "workerCheck"
+<one shell command>); workerCheck, when given, replaces the Ray checks (an engine's native launcher).
+*/}}
 {{- define "mnc.workerProbes" -}}
 {{- $p := .root.Values.probes -}}
 {{- $cli := .cli -}}
+{{- if .workerCheck -}}
+{{- $bound := max 1 (sub (int $p.startup.timeoutSeconds) 1) -}}
+{{- $liveBound := max 1 (sub (int $p.liveness.timeoutSeconds) 1) -}}
+startupProbe:
+  exec:
+    command:
+      - bash
+      - -c
+      - {{ printf "exec timeout %d %s" $bound .workerCheck | quote }}
+  periodSeconds: {{ $p.startup.periodSeconds }}
+  timeoutSeconds: {{ $p.startup.timeoutSeconds }}
+  failureThreshold: {{ include "mnc.startupFailureThreshold" .root }}
+livenessProbe:
+  exec:
+    command:
+      - bash
+      - -c
+      - {{ printf "exec timeout %d %s" $liveBound .workerCheck | quote }}
+  periodSeconds: {{ $p.liveness.periodSeconds }}
+  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
+  failureThreshold: {{ $p.liveness.failureThreshold }}
+{{- else -}}
 startupProbe:
   exec:
     command:
@@ -156,4 +189,5 @@ livenessProbe:
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}
+{{- end }}
 {{- end -}}

@@ -8,12 +8,17 @@ The engine splits the model over TP x PP GPUs, which must be exactly the group's
 {{- end -}}
 
 {{/*
-TP x PP. An engine chart may leave both at 0 when the layout comes from elsewhere (a NIM model
-profile); the engine then splits the model over the group's GPUs.
+TP x PP x DP (dataParallelSize, 1 where an engine chart has none). An engine chart may leave TP and PP
+at 0 when the layout comes from elsewhere (a NIM model profile); the engine then splits the model over
+the group's GPUs.
 */}}
+{{- define "mnc.dataParallelSize" -}}
+{{- max 1 (int (.Values.topology.dataParallelSize | default 1)) -}}
+{{- end -}}
+
 {{- define "mnc.parallelGPUs" -}}
 {{- if include "mnc.layoutFromValues" . -}}
-{{- mul (int .Values.topology.tensorParallelSize) (int .Values.topology.pipelineParallelSize) -}}
+{{- mul (int .Values.topology.tensorParallelSize) (int .Values.topology.pipelineParallelSize) (int (include "mnc.dataParallelSize" .)) -}}
 {{- else -}}
 {{- include "mnc.groupGPUs" . -}}
 {{- end -}}
@@ -24,7 +29,7 @@ profile); the engine then splits the model over the group's GPUs.
 {{- if or (gt (int .Values.topology.tensorParallelSize) 0) (gt (int .Values.topology.pipelineParallelSize) 0) -}}true{{- end -}}
 {{- end -}}
 
-{{/* True (non-empty) when the group spans more than one pod and so needs Ray. */}}
+{{/* True (non-empty) when the group spans more than one pod (and so a launcher: Ray or the engine's own). */}}
 {{- define "mnc.isMultiPod" -}}
 {{- if gt (int .Values.topology.podsPerGroup) 1 -}}true{{- end -}}
 {{- end -}}
@@ -36,6 +41,10 @@ profile); the engine then splits the model over the group's GPUs.
 {{- $group := include "mnc.groupGPUs" . | int -}}
 {{- $parallel := include "mnc.parallelGPUs" . | int -}}
 {{- if ne $group $parallel -}}
+{{- $dp := int (include "mnc.dataParallelSize" .) -}}
+{{- if gt $dp 1 -}}
+{{- fail (printf "topology: tensorParallelSize x pipelineParallelSize x dataParallelSize = %d x %d x %d = %d GPUs, but gpusPerPod x podsPerGroup = %d x %d = %d GPUs; the two must be equal (every GPU of the group holds one shard)" (int $t.tensorParallelSize) (int $t.pipelineParallelSize) $dp $parallel (int $t.gpusPerPod) (int $t.podsPerGroup) $group) -}}
+{{- end -}}
 {{- fail (printf "topology: tensorParallelSize x pipelineParallelSize = %d x %d = %d GPUs, but gpusPerPod x podsPerGroup = %d x %d = %d GPUs; the two must be equal (every GPU of the group holds one shard)" (int $t.tensorParallelSize) (int $t.pipelineParallelSize) $parallel (int $t.gpusPerPod) (int $t.podsPerGroup) $group) -}}
 {{- end -}}
 {{- end -}}
