@@ -6,7 +6,7 @@ from typing import Any
 
 from . import paths, requirements, runtime, umbrella
 from .harness import Result
-from .invariants import FABRIC_CONTRACTS, env_values, gpu_count, parallel_layout, pods_by_group
+from .invariants import FABRIC_CONTRACTS, data_parallel, env_values, gpu_count, parallel_layout, pods_by_group
 from .kube_schemas import SUPPORTED_KUBERNETES
 
 
@@ -85,8 +85,16 @@ def render_summary(result: Result) -> str:
             add("profile", f"NIM_MODEL_PROFILE={profile_name}")
         if layout:
             tensor, pipeline = layout
-            across = "Ray across pods" if len(first_group) > 1 else "one pod, no Ray"
-            add("parallel", f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group ({across})")
+            data = data_parallel(leader.containers[0])
+            native = values.get("launcher", {}).get("kind") == "native"
+            across = ("one pod" if len(first_group) == 1 else
+                      "vLLM's native launcher across pods" if native else "Ray across pods")
+            if data > 1:
+                expert = ", expert parallel" if values.get("topology", {}).get("expertParallel") else ""
+                add("parallel", f"TP {tensor} x PP {pipeline} x DP {data} = {tensor * pipeline * data} GPUs "
+                                f"per group ({across}{expert})")
+            else:
+                add("parallel", f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group ({across})")
         profile = values.get("fabric", {}).get("profile", "")
         env = env_values(leader.containers[0])
         shown = sorted(set(FABRIC_CONTRACTS[profile].required) | {"NCCL_DEBUG"}) if profile in FABRIC_CONTRACTS else []
