@@ -65,22 +65,26 @@ def _render(harness: Harness, **changes) -> tuple[bool, str]:
 
 @pytest.mark.parametrize("tag", ["v0.18.0", "v0.32.0", "nightly", "v1.0.0"])
 def test_a_multi_pod_ray_group_refuses_an_image_without_known_ray(harness: Harness, tag: str) -> None:
-    ok, message = _render(harness, image={"tag": tag})
+    ok, message = _render(harness, image={"tag": tag}, launcher={"kind": "ray"})
     assert not ok
     assert "ray.imageCarriesRay" in message and f"vllm/vllm-openai:{tag}" in message and "image.tag" in message
 
 
 @pytest.mark.parametrize("tag", ["v0.12.0", "v0.17.1", "v0.9.2"])
 def test_a_tag_before_v0_18_carries_ray(harness: Harness, tag: str) -> None:
-    assert _render(harness, image={"tag": tag}) == (True, "")
+    assert _render(harness, image={"tag": tag}, launcher={"kind": "ray"}) == (True, "")
 
 
 def test_an_image_said_to_carry_ray_renders_and_one_pod_needs_none(harness: Harness) -> None:
-    assert _render(harness, image={"tag": "v0.32.0"}, ray={"imageCarriesRay": True}) == (True, "")
-    ok, message = _render(harness, image={"repository": "registry.local/vllm-with-ray", "tag": "v0.12.0"})
+    ray = {"kind": "ray"}
+    assert _render(harness, image={"tag": "v0.32.0"}, ray={"imageCarriesRay": True}, launcher=ray) == (True, "")
+    ok, message = _render(harness, image={"repository": "registry.local/vllm-with-ray", "tag": "v0.12.0"},
+                          launcher=ray)
     assert not ok and "ray.imageCarriesRay" in message  # another repository: its tags say nothing
     one_pod = {"podsPerGroup": 1, "gpusPerPod": 8, "tensorParallelSize": 8, "pipelineParallelSize": 1}
-    assert _render(harness, image={"tag": "v0.32.0"}, topology=one_pod) == (True, "")
+    assert _render(harness, image={"tag": "v0.32.0"}, topology=one_pod, launcher=ray) == (True, "")
+    # The native launcher needs no Ray at all.
+    assert _render(harness, image={"tag": "v0.32.0"}) == (True, "")
 
 
 def test_nim_refuses_the_ray_group_check(harness: Harness) -> None:

@@ -26,7 +26,19 @@ from . import paths
 
 Manifest = dict[str, Any]
 
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ManifestLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """PyYAML's safe loader without YAML 1.1's "=" value-key resolver: Helm writes the string "=" plain
+    (go-yaml), and the API server reads it as that string, where PyYAML would refuse the document."""
+
+
+_ManifestLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:value"]
+    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
+}
+_LOADER: type[yaml.SafeLoader] = _ManifestLoader
 
 
 class RenderError(Exception):

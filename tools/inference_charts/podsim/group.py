@@ -178,7 +178,8 @@ class GroupSim:
         self.network.attach(name)
         self.inodes.update(self.network.inodes())
         self.network.publish(name)
-        run.sandbox = Sandbox(run.pod, run.net, self.network.hosts_file(name), self.workdir / "pods" / name)
+        run.sandbox = Sandbox(run.pod, run.net, self.network.hosts_file(name), self.workdir / "pods" / name,
+                              self.image.files)
         run.sandbox.start()
         with contextlib.suppress(OSError):
             self.pid_namespaces.add(os.readlink(f"/proc/{run.sandbox.pid}/ns/pid"))

@@ -136,13 +136,17 @@ IMAGE_GROUP = "root:x:0:\nnogroup:x:65534:\n"
 class Image:
     """The container image, played by this machine.
 
-    path_first: directories ahead of the Python environment on PATH (the engine stand-in's).
+    path_first: directories ahead of the Python environment on PATH (the engine stand-in's, or the
+    real engine's virtual environment).
     env: the image's ENV, lowest precedence. Node environment that is no part of the chart goes here,
     each variable with its reason (see group.NODE_ENV).
+    files: further host paths the image's processes read (a virtual environment, a model on a hostPath
+    volume): kept visible under the pod's private /tmp and reachable for the pod's UID.
     """
 
     path_first: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
 
     def base_env(self, hostname: str) -> dict[str, str]:
         path = ":".join([*self.path_first, os.path.dirname(sys.executable), SYSTEM_PATH])
@@ -250,8 +254,10 @@ def _kill_group(process: subprocess.Popen[Any]) -> None:
 class Sandbox:
     """The pod: its namespaces and its process 1."""
 
-    def __init__(self, pod: SimPod, net: PodNet, hosts_file: Path, state_dir: Path) -> None:
+    def __init__(self, pod: SimPod, net: PodNet, hosts_file: Path, state_dir: Path,
+                 image_files: tuple[str, ...] = ()) -> None:
         self.pod, self.net, self.state_dir = pod, net, state_dir
+        self.image_files = tuple(os.path.realpath(p) for p in image_files)
         self.tmp = state_dir / "tmp"
         self.hosts_file = hosts_file
         self.passwd, self.group = state_dir / "passwd", state_dir / "group"
@@ -270,7 +276,8 @@ class Sandbox:
         self.tmp.chmod(0o1777)  # an emptyDir is writable by any UID
         self.passwd.write_text(IMAGE_PASSWD)
         self.group.write_text(IMAGE_GROUP)
-        keep = sorted({_under_tmp(p) for p in _host_paths() if _under_tmp(p)})
+        needed = [*_host_paths(), *self.image_files, *self._host_path_volumes()]
+        keep = sorted({_under_tmp(p) for p in needed if _under_tmp(p)})
         argv = ["ip", "netns", "exec", self.net.netns, "unshare", "--mount", "--uts", "--pid", "--fork",
                 "--mount-proc", "--propagation", "private", sys.executable,
                 str(Path(__file__).with_name("sandbox_init.py")), "--hosts", str(self.hosts_file),
@@ -278,8 +285,10 @@ class Sandbox:
                 "--tmp", str(self.tmp), "--hostname", self.pod.hostname, "--shm-bytes", str(self._shm_bytes())]
         for path in keep:
             argv += ["--keep", path]
-        for path in sorted(set(_host_paths())):
+        for path in sorted(set(needed)):
             argv += ["--expose", path]
+        for source, target in self._volume_binds():
+            argv += ["--bind", f"{source}:{target}"]
         scratch = self.state_dir / "sandbox"
         scratch.mkdir(parents=True, exist_ok=True)
         argv += ["--scratch", str(scratch)]
@@ -292,6 +301,25 @@ class Sandbox:
             self.kill()
             raise RuntimeError(f"sandbox of {self.pod.name} failed: {(self.state_dir / 'sandbox.log').read_text()}")
         self.pid = _find(self.process.pid, lambda p: _is_init(p), timeout=5)
+
+    def _host_path_volumes(self) -> list[str]:
+        return [str(v["hostPath"]["path"]) for v in self.pod.spec.get("volumes", []) if "hostPath" in v]
+
+    def _volume_binds(self) -> list[tuple[str, str]]:
+        """hostPath volumes at the engine container's mount paths, as the kubelet mounts them. The
+        mount path must exist on this machine (the simulation creates nothing outside its own folders);
+        other volume kinds are the sandbox's own (/tmp, /dev/shm) or not simulated."""
+        volumes = {v["name"]: v for v in self.pod.spec.get("volumes", [])}
+        binds = []
+        for mount in self.pod.container.get("volumeMounts", []):
+            volume = volumes.get(mount["name"], {})
+            if "hostPath" in volume:
+                source, target = str(volume["hostPath"]["path"]), str(mount["mountPath"])
+                if not os.path.isdir(target):
+                    raise ContainerConfigError(f"volume {mount['name']}: mount path {target} does not exist on "
+                                               "this machine; give hostPath volumes a path that does")
+                binds.append((os.path.realpath(source), target))
+        return binds
 
     def enter_argv(self, *argv: str) -> list[str]:
         """argv run inside the pod's namespaces (network, mounts, hostname, pids)."""

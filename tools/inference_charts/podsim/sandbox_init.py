@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--keep", action="append", default=[], help="a path under /tmp to keep visible")
     parser.add_argument("--expose", action="append", default=[], help="a path an unprivileged UID must reach")
     parser.add_argument("--scratch", required=True, help="a directory of the pod's own, for the exposed stubs")
+    parser.add_argument("--bind", action="append", default=[], help="SOURCE:TARGET, a hostPath volume")
     args = parser.parse_args()
 
     os.chdir("/")
@@ -97,6 +98,10 @@ def main() -> None:
         _mount("--no-canonicalize", "--rbind", f"/proc/{os.getpid()}/fd/{old_tmp}/{relative}", path)
     os.close(old_tmp)
     _mount("-t", "tmpfs", "-o", f"size={args.shm_bytes},mode=1777", "tmpfs", "/dev/shm")
+    for pair in args.bind:
+        source, target = pair.split(":", 1)
+        if source != target:
+            _mount("--rbind", source, target)
     socket.sethostname(args.hostname)
     print("ready", flush=True)
     sys.stdout.close()
