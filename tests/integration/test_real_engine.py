@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import real_engine as re_
 from inference_charts.harness import Harness
 from inference_charts.podsim.group import GroupSim, leftovers
+from inference_charts.realengine import serving as re_
 
 WORKER_HEAD_START = 20.0
 

