@@ -133,47 +133,72 @@ exec "$@" --headless --node-rank "${rank}" --master-addr "${leader}"
 {{- end -}}
 
 {{/*
-The leader's liveness under the native launcher: "progress or proof". vLLM's /health answers 200 while
-a worker is dead or hung (it learns of a lost rank only when a request fails), so the check asks the
-engine for proof that the whole group computes: if the generated-token counter (/metrics,
-vllm:generation_tokens_total) grew since the last check, the group is working and no request is added
-under load; otherwise one single-token completion must finish within the probe's timeout. Its state
-(the counter at the last check) lies in /tmp. Arguments: the API port, the served model name.
+The leader's liveness under the native launcher: "progress or proof", for every data-parallel rank.
+vLLM's /health stays 200 while a worker is dead or hung (it learns of a lost rank only when a request
+fails), so the check asks for proof that each engine computes: a rank whose generated-token counter
+(/metrics, vllm:generation_tokens_total, labelled engine="<rank>") grew since the last check is working,
+and no request is added under load; every other rank must finish a one-token completion within the
+probe's timeout, sent to it with vLLM's X-data-parallel-rank header (vllm-project/vllm v0.32.0
+vllm/entrypoints/generate/base/serving.py _get_data_parallel_rank), all at once, so one hung rank
+fails the probe whichever rank the load balancer would pick. The counters at the last check lie in
+/tmp. Arguments: the API port, the served model name, the time budget, the data-parallel size.
 */}}
 {{- define "vllm.progressCheck" -}}
 import json
+import os
+import re
 import sys
+import threading
 import urllib.request
 
-port, model, budget = sys.argv[1], sys.argv[2], float(sys.argv[3])
+port, model, budget, ranks = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 base = "http://127.0.0.1:{}".format(port)
-state = "/tmp/.multinode-liveness-tokens"
+state = os.environ.get("MULTINODE_PROBE_STATE", "/tmp/.multinode-liveness-tokens")
 
 
 def generated():
     text = urllib.request.urlopen(base + "/metrics", timeout=budget).read().decode()
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-              if line.startswith("vllm:generation_tokens_total")]
-    return sum(values) if values else None
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("vllm:generation_tokens_total"):
+            engine = re.search(r'engine="([^"]*)"', line)
+            key = engine.group(1) if engine else "0"
+            counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def prove(rank, failures):
+    body = json.dumps({"model": model, "prompt": "ping", "max_tokens": 1, "temperature": 0}).encode()
+    headers = {"Content-Type": "application/json"}
+    if ranks > 1:
+        headers["X-data-parallel-rank"] = str(rank)
+    try:
+        request = urllib.request.Request(base + "/v1/completions", data=body, headers=headers)
+        urllib.request.urlopen(request, timeout=budget).close()
+    except Exception as error:
+        failures.append("rank {}: {}".format(rank, error))
 
 
 try:
-    before = float(open(state).read())
+    with open(state) as saved:
+        before = json.load(saved)
 except (OSError, ValueError):
-    before = None
+    before = {}
 now = generated()
-if now is None or before is None or now <= before:
-    body = json.dumps({"model": model, "prompt": "ping", "max_tokens": 1, "temperature": 0}).encode()
-    request = urllib.request.Request(base + "/v1/completions", data=body,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        urllib.request.urlopen(request, timeout=budget).close()
-    except Exception as error:
-        sys.exit("[vllm-probe] no tokens generated since the last check and a one-token completion "
-                 "failed: {}".format(error))
-    now = generated()
+# A rank proves itself unless its counter grew since a previous check (the first check proves them all).
+idle = [rank for rank in range(ranks)
+        if str(rank) not in before or now.get(str(rank), 0.0) <= before[str(rank)]]
+failures = []
+threads = [threading.Thread(target=prove, args=(rank, failures), daemon=True) for rank in idle]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(budget)
+if failures or any(thread.is_alive() for thread in threads):
+    sys.exit("[vllm-probe] no tokens since the last check, and a one-token completion failed or hung: {}".format(
+        "; ".join(failures) or "no answer within {:.0f}s".format(budget)))
 with open(state, "w") as out:
-    out.write(str(now or 0))
+    json.dump(generated() if idle else now, out)
 {{- end -}}
 
 {{/* vllm.progressCheck as an exec command, bounded one second under the probe's timeout. */}}
@@ -182,7 +207,7 @@ with open(state, "w") as out:
 - bash
 - -c
 - |
-  exec timeout {{ $bound }} python3 - {{ .Values.server.port }} {{ default .Values.model.name .Values.model.servedModelName | squote }} {{ $bound }} <<'PROGRESS_CHECK'
+  exec timeout {{ $bound }} python3 - {{ .Values.server.port }} {{ default .Values.model.name .Values.model.servedModelName | squote }} {{ $bound }} {{ include "mnc.dataParallelSize" . }} <<'PROGRESS_CHECK'
   {{- include "vllm.progressCheck" . | nindent 2 }}
   PROGRESS_CHECK
 {{- end -}}
