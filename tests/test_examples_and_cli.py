@@ -40,7 +40,14 @@ def test_example_renders_clean_and_summary_is_right(path: Path, harness: Harness
         assert f"NIM_MODEL_PROFILE={profile_name}" in summary
     else:
         tensor, pipeline = topology["tensorParallelSize"], topology["pipelineParallelSize"]
-        assert f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group" in summary
+        data = topology.get("dataParallelSize", 1)
+        if data > 1:
+            expert = ", expert parallel" if topology.get("expertParallel") else ""
+            across = "one pod" if pods == 1 else "vLLM's native launcher across pods"
+            assert (f"TP {tensor} x PP {pipeline} x DP {data} = {tensor * pipeline * data} GPUs per group "
+                    f"({across}{expert})") in summary
+        else:
+            assert f"TP {tensor} x PP {pipeline} = {tensor * pipeline} GPUs per group" in summary
     profile = case.values.get("fabric", {}).get("profile", "infiniband")
     assert f"fabric    {profile}:" in summary
     indexed = case.values.get("workload", {}).get("kind") == "IndexedJob"

@@ -28,10 +28,12 @@ def cluster(gpu: str = "h100-80gb", fabric: str = "roce", gbps: float = 100, **k
 
 
 def plan(model: str, *, context: int = 8192, concurrency: int = 16, dtype: str | None = None,
-         nodes: int | None = None, tp: int | None = None, **cluster_kw: Any) -> Plan:
+         nodes: int | None = None, tp: int | None = None, dp: int | None = None, vllm: bool = False,
+         **cluster_kw: Any) -> Plan:
+    """A plan; vllm=True lets it weigh data + expert parallel layouts, as `plan --chart vllm-multinode` does."""
     spec = MODELS[model]
     workload = Workload(context=context, concurrency=concurrency, dtype=dtype or spec.native_dtype)
-    return make_plan(spec, cluster(**cluster_kw), workload, nodes=nodes, tp=tp)
+    return make_plan(spec, cluster(**cluster_kw), workload, nodes=nodes, tp=tp, dp=dp, data_parallel=vllm)
 
 
 def shape(p: Plan) -> tuple[int, int, int, int]:
@@ -195,7 +197,7 @@ EMITTED = [
 @pytest.mark.parametrize(("model", "kw"), EMITTED, ids=[f"{m}-{i}" for i, (m, _) in enumerate(EMITTED)])
 def test_emitted_values_render_and_pass_check(model: str, kw: dict[str, Any], chart: str,
                                               harness: Harness) -> None:
-    p = plan(model, **kw)
+    p = plan(model, vllm=chart == "vllm-multinode", **kw)
     doc = document(p, chart, ValuesOptions())
     result = harness.evaluate(Case(chart=doc["chart"], values=doc["values"], release=doc["release"]))
     assert result.ok, result.problems()
@@ -203,6 +205,8 @@ def test_emitted_values_render_and_pass_check(model: str, kw: dict[str, Any], ch
     lay = p.chosen.layout
     assert (topology["podsPerGroup"], topology["gpusPerPod"]) == (lay.nodes, lay.gpus_per_node)
     assert (topology["tensorParallelSize"], topology["pipelineParallelSize"]) == (lay.tp, lay.pp)
+    if chart == "vllm-multinode":
+        assert (topology["dataParallelSize"], topology["expertParallel"]) == (lay.dp, lay.ep)
     assert topology["modelShape"]["attentionHeads"] == p.model.attention_heads
     assert result.values["fabric"]["profile"] == ("nvlink" if lay.nodes == 1 else kw.get("fabric", "roce"))
 
@@ -227,11 +231,20 @@ def test_cli_writes_a_file_that_check_passes(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_cli_json_and_refusal(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["plan", "deepseek-r1", "--fabric", "infiniband", "--fabric-gbps", "400", "--json"]) == 0
+    # NIM: tensor/pipeline layouts only, as before; 400 Gb/s InfiniBand makes TP16 across nodes the pick
+    assert cli.main(["plan", "deepseek-r1", "--fabric", "infiniband", "--fabric-gbps", "400", "--json",
+                     "--chart", "nim-multinode"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["chosen"]["tensorParallelSize"], doc["chosen"]["pipelineParallelSize"]) == (16, 1)
+    assert doc["chosen"]["dataParallelSize"] == 1 and not doc["chosen"]["expertParallel"]
     assert doc["valuesFile"]["values"]["topology"]["modelShape"] == {"attentionHeads": 128, "kvHeads": 0,
                                                                      "layers": 61}
+    # vLLM (the default chart): data parallel 16 with expert parallel, and the values say so
+    assert cli.main(["plan", "deepseek-r1", "--fabric", "infiniband", "--fabric-gbps", "400", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["chosen"]["tensorParallelSize"], doc["chosen"]["dataParallelSize"]) == (1, 16)
+    values = doc["valuesFile"]["values"]
+    assert values["topology"]["modelShape"]["experts"] == 256 and values["launcher"] == {"kind": "native"}
     assert cli.main(["plan", "no-such-model"]) == 2
     assert "refused: unknown model" in capsys.readouterr().err
 
@@ -247,10 +260,31 @@ def test_local_config_json_gives_the_catalog_numbers(tmp_path: Path) -> None:
     for field in ("params", "layers", "attention_heads", "kv_heads", "head_dim", "max_context", "native_dtype"):
         assert getattr(local, field) == getattr(catalog, field), field
     dbrx = {"d_model": 6144, "n_layers": 40, "n_heads": 48, "max_seq_len": 32768,
-            "attn_config": {"kv_n_heads": 8}, "ffn_config": {"moe_num_experts": 16, "moe_top_k": 4}}
+            "attn_config": {"kv_n_heads": 8},
+            "ffn_config": {"moe_num_experts": 16, "moe_top_k": 4, "ffn_hidden_size": 10752}}
     path.write_text(json.dumps(dbrx))
     parsed = model_from_config(path, 132e9, model_id="databricks/dbrx-instruct")
     assert (parsed.kv_heads, parsed.experts, parsed.head_dim) == (8, 16, 128)
+    assert parsed.expert_params == MODELS["dbrx-132b"].expert_params
+
+
+def test_local_moe_config_json_gives_the_catalog_expert_split(tmp_path: Path) -> None:
+    deepseek = {"_name_or_path": "deepseek-ai/DeepSeek-R1", "hidden_size": 7168, "num_hidden_layers": 61,
+                "num_attention_heads": 128, "num_key_value_heads": 128, "kv_lora_rank": 512, "qk_rope_head_dim": 64,
+                "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
+                "moe_intermediate_size": 2048, "first_k_dense_replace": 3, "moe_layer_freq": 1,
+                "max_position_embeddings": 163840, "quantization_config": {"quant_method": "fp8"}}
+    mixtral = {"hidden_size": 6144, "num_hidden_layers": 56, "num_attention_heads": 48, "num_key_value_heads": 8,
+               "intermediate_size": 16384, "num_local_experts": 8, "num_experts_per_tok": 2}
+    qwen3 = {"hidden_size": 4096, "num_hidden_layers": 94, "num_attention_heads": 64, "num_key_value_heads": 4,
+             "head_dim": 128, "moe_intermediate_size": 1536, "num_experts": 128, "num_experts_per_tok": 8,
+             "decoder_sparse_step": 1, "mlp_only_layers": []}
+    path = tmp_path / "config.json"
+    for config, key in ((deepseek, "deepseek-r1"), (mixtral, "mixtral-8x22b"), (qwen3, "qwen3-235b-a22b")):
+        path.write_text(json.dumps(config))
+        local, catalog = model_from_config(path, MODELS[key].params), MODELS[key]
+        for field in ("experts", "experts_per_token", "expert_ffn", "moe_layers", "expert_params"):
+            assert getattr(local, field) == getattr(catalog, field), (key, field)
 
 
 # --- chart guards fed by topology.modelShape ---------------------------------------------------------------
@@ -306,3 +340,135 @@ def test_written_yaml_round_trips(tmp_path: Path) -> None:
     p = plan("llama-3.1-405b")
     text = dump(p, "vllm-multinode", ValuesOptions())
     assert yaml.safe_load(text) == document(p, "vllm-multinode", ValuesOptions())
+
+
+# --- mixture of experts: data + expert parallel layouts (vLLM) ------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "active"), [("deepseek-r1", 37e9), ("mixtral-8x22b", 39e9),
+                                               ("dbrx-132b", 36e9), ("qwen3-235b-a22b", 22e9)])
+def test_expert_split_from_config_json_gives_the_model_cards_active_parameters(model: str, active: float) -> None:
+    # routed experts = MoE layers x experts x 3 x hidden x expert FFN; the rest plus top-k of them is
+    # what one token runs through, which each model card states
+    spec = MODELS[model]
+    assert 0 < spec.dense_params < spec.expert_params < spec.params
+    assert spec.active_params == pytest.approx(active, rel=0.03)
+
+
+def test_expert_parallel_memory_shards_experts_and_copies_the_rest() -> None:
+    r1 = MODELS["deepseek-r1"]
+    mem = memory.per_gpu_expert_parallel(r1, "fp8", 2, tp=1, dp=16, rank_tokens=8192, reserve=3 * 1024**3)
+    assert mem.expert_weights == pytest.approx(r1.expert_params / 16)
+    assert mem.weights - mem.expert_weights == pytest.approx(r1.dense_params)  # copied whole on TP1
+    assert mem.kv_cache == pytest.approx(8192 * 61 * 576 * 2)  # only this rank's tokens
+    tp8 = memory.per_gpu_expert_parallel(r1, "fp8", 2, tp=8, dp=2, rank_tokens=8192, reserve=0)
+    assert tp8.weights - tp8.expert_weights == pytest.approx(r1.dense_params / 8)
+    assert tp8.kv_per_token == mem.kv_per_token  # MLA: TP does not split the latent
+    with pytest.raises(ValueError, match="no routed-expert split"):
+        memory.per_gpu_expert_parallel(MODELS["llama-3.1-405b"], "bf16", 2, tp=8, dp=2, rank_tokens=1, reserve=0)
+
+
+@pytest.mark.parametrize(("gpu", "fabric", "gbps"), [("h100-80gb", "infiniband", 400),
+                                                     ("h200-141gb", "infiniband", 400), ("h100-80gb", "roce", 200)])
+def test_deepseek_r1_on_2x8_is_planned_as_data_plus_expert_parallel(gpu: str, fabric: str, gbps: float) -> None:
+    p = plan("deepseek-r1", nodes=2, gpu=gpu, fabric=fabric, gbps=gbps, vllm=True)
+    lay = p.chosen.layout
+    assert (lay.tp, lay.pp, lay.dp, lay.ep) == (1, 1, 16, True)
+    text = " ".join(p.reasons)
+    assert "256 routed experts are spread over all 16 GPUs" in text
+    assert "all-to-all" in text and f"{fabric} RDMA" in text
+    assert "latent attention (MLA)" in text and "TP cannot split" in text
+    assert "copied onto each of the 16 ranks" in text
+    # DP attention against the TP/PP layout that would be chosen otherwise: several times the KV room
+    best_tp = next(a for a in p.alternatives if not a.layout.data_parallel)
+    assert p.chosen.capacity_tokens > 2 * best_tp.capacity_tokens
+    # the narrower DP/EP layout and the TP/PP ones stay on offer
+    labels = {a.layout.label for a in p.alternatives}
+    assert {"2x8 TP8·DP2·EP", "2x8 TP8·PP2"} <= labels
+
+
+def test_deepseek_r1_needs_rdma_for_expert_parallel_across_nodes() -> None:
+    p = plan("deepseek-r1", fabric="ethernet", gbps=100, vllm=True)
+    assert shape(p) == (2, 8, 8, 2) and p.chosen.layout.dp == 1
+    refused = [a for a in p.alternatives if a.layout.ep]
+    assert refused and all("all-to-all" in " ".join(a.broken) and "RDMA" in " ".join(a.broken) for a in refused)
+    assert any("data + expert parallel not chosen" in r and "TCP" in r for r in p.reasons)
+    slow = plan("deepseek-r1", fabric="roce", gbps=100, vllm=True)  # RDMA, but below 200 Gb/s: ranked after
+    assert slow.chosen.layout.dp == 1
+    assert any(a.layout.ep and a.feasible for a in slow.alternatives)
+
+
+def test_data_parallel_needs_requests_for_every_rank() -> None:
+    from inference_charts.planner.report import verdict
+
+    p = plan("deepseek-r1", concurrency=4, fabric="infiniband", gbps=400, nodes=2, vllm=True)
+    lay = p.chosen.layout
+    assert (lay.tp, lay.dp, lay.ep) == (4, 4, True)  # 4 sequences: 4 ranks of 4 GPUs, not 16 of 1
+    assert any("4 concurrent sequences keep all 4 ranks busy" in r for r in p.reasons)
+    dp16 = next(a for a in p.alternatives if a.layout.dp == 16)
+    assert dp16.feasible and "leave ranks idle" in verdict(p, dp16)
+
+
+def test_a_dense_model_never_gets_expert_parallel() -> None:
+    for kw in ({"fabric": "infiniband", "gbps": 400}, {"fabric": "roce", "gbps": 200}, {"gpu": "h200-141gb"}):
+        p = plan("llama-3.1-405b", vllm=True, **kw)
+        assert not p.chosen.layout.ep and p.chosen.layout.dp == 1
+        assert not any(a.layout.ep or a.layout.dp > 1 for a in p.alternatives)
+        assert shape(p) == shape(plan("llama-3.1-405b", **kw))  # the same plan as without DP layouts
+        values = build_values(p, "vllm-multinode", ValuesOptions())
+        assert "expertParallel" not in values["topology"] and "experts" not in values["topology"]["modelShape"]
+    with pytest.raises(PlanningError, match="dense model"):
+        plan("llama-3.1-405b", dp=2, vllm=True)
+
+
+def test_nim_keeps_tensor_and_pipeline_layouts() -> None:
+    p = plan("deepseek-r1", fabric="infiniband", gbps=400, nodes=2)
+    assert not any(c.layout.data_parallel for c in (p.chosen, *p.alternatives))
+    assert any("no expert parallelism assumed" in r for r in p.reasons)
+    with pytest.raises(PlanningError, match="vLLM chart only"):
+        plan("deepseek-r1", dp=16)
+    dp16 = plan("deepseek-r1", fabric="infiniband", gbps=400, nodes=2, vllm=True)
+    with pytest.raises(ValuesError, match="vLLM chart"):
+        build_values(dp16, "nim-multinode", ValuesOptions())
+
+
+def test_mla_is_what_makes_data_parallel_attention_pay() -> None:
+    # Qwen3's grouped-query KV heads are already split by TP: DP would gain too little KV room to copy the
+    # attention onto every rank. DeepSeek's latent is copied onto every TP rank: DP attention gains several x.
+    qwen = plan("qwen3-235b-a22b", vllm=True)
+    assert qwen.chosen.layout.dp == 1
+    assert any("data + expert parallel not chosen" in r and "does not pay" in r for r in qwen.reasons)
+    r1 = plan("deepseek-r1", gpu="h200-141gb", vllm=True)  # one node: the all-to-all stays on NVLink
+    assert (r1.chosen.layout.nodes, r1.chosen.layout.dp, r1.chosen.layout.ep) == (1, 8, True)
+    assert any("over NVLink, inside the node" in r for r in r1.reasons)
+
+
+def test_mixtral_experts_that_the_gpus_do_not_divide_get_no_expert_parallel() -> None:
+    p = plan("mixtral-8x22b", nodes=2, vllm=True)  # 8 experts over 16 GPUs
+    assert shape(p) == (2, 8, 8, 2)
+    assert not any(a.layout.ep for a in p.alternatives)
+    assert any("16 GPUs do not divide the 8 experts" in r for r in p.reasons)
+
+
+def test_written_data_parallel_values_render_clean(tmp_path: Path, harness: Harness,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r1.yaml"
+    code = cli.main(["plan", "deepseek-r1", "--fabric", "roce", "--fabric-gbps", "200", "--output", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "TP1 x DP16 (expert parallel)" in printed.out and "passes check" in printed.err
+    case = load_case(out)
+    topology = case.values["topology"]
+    assert (topology["dataParallelSize"], topology["expertParallel"], topology["tensorParallelSize"]) == (16, True, 1)
+    assert topology["modelShape"]["experts"] == 256 and case.values["launcher"]["kind"] == "native"
+    result = harness.evaluate(case)
+    assert result.ok, result.problems()
+    from inference_charts.summary import render_summary
+
+    assert ("TP 1 x PP 1 x DP 16 = 16 GPUs per group (vLLM's native launcher across pods, expert parallel)"
+            in render_summary(result))
+    # the chart refuses the same file with the experts taken away: expertParallel is checked against them
+    broken = copy.deepcopy(case.values)
+    broken["topology"]["modelShape"]["experts"] = 0
+    assert "expertParallel needs topology.modelShape.experts" in harness.evaluate(
+        Case(chart=case.chart, values=broken)).render_error

@@ -36,6 +36,8 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
     hw.add_argument("--nodes", type=int, help="plan on exactly this many nodes")
     hw.add_argument("--tp", type=int, help="only layouts with this tensor-parallel size")
     hw.add_argument("--pp", type=int, help="only layouts with this pipeline-parallel size")
+    hw.add_argument("--dp", type=int, help="only layouts with this data-parallel size (vLLM, mixture-of-experts "
+                    "models, with expert parallel); 1: tensor/pipeline layouts only")
     load = sub.add_argument_group("workload")
     load.add_argument("--context", type=int, default=8192, help="max model length in tokens (default 8192)")
     load.add_argument("--concurrency", type=int, default=16,
@@ -91,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         workload = Workload(context=args.context, concurrency=args.concurrency,
                             dtype=args.dtype or model.native_dtype, kv_dtype=args.kv_cache_dtype,
                             utilization=args.gpu_memory_utilization, reserve=args.reserve_gib * GIB)
-        plan = make_plan(model, _cluster(args), workload, nodes=args.nodes, tp=args.tp, pp=args.pp)
+        plan = make_plan(model, _cluster(args), workload, nodes=args.nodes, tp=args.tp, pp=args.pp, dp=args.dp,
+                         data_parallel=args.chart == "vllm-multinode")
         text = dump(plan, args.chart, options) if args.output else ""
     except (UnknownModelError, ConfigError, PlanningError, ValuesError) as error:
         print(f"refused: {error}", file=sys.stderr)

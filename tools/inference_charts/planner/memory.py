@@ -21,6 +21,15 @@ How TP splits the KV cache:
   shrink it at all, only PP does.
 The seeds' rule "KV = batch x length x hidden x layers x 2 x 2 bytes" is the multi-head case
 (hidden = heads x head size); grouped-query models cache kv_heads / heads of that.
+
+Data parallelism with expert parallelism (a mixture-of-experts model over DP ranks of TP GPUs each,
+vLLM's --data-parallel-size with --enable-expert-parallel):
+- the routed experts are spread over all TP x DP GPUs of the group, whole experts on each;
+- everything else (attention, embeddings, dense layers, shared experts) is copied onto every DP rank
+  and split over that rank's TP GPUs;
+- each rank serves its own requests, so its GPUs cache only its share of the sequences: with MLA,
+  whose latent TP cannot split, that is the difference between every GPU caching every token (TP16)
+  and every GPU caching 1/16 of them (DP16).
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ class GpuMemory:
     reserve: float
     stage_layers: int
     kv_per_token: float  # on this GPU
+    expert_weights: float = 0.0  # the part of weights that is routed experts sharded by expert parallelism
 
     @property
     def total(self) -> float:
@@ -79,6 +89,41 @@ def per_gpu(model: ModelSpec, dtype: str, kv_bytes: float, tp: int, pp: int, tok
     return GpuMemory(weights=weight_bytes(model, dtype) * layers / model.layers / tp,
                      kv_cache=tokens * per_token, reserve=reserve, stage_layers=layers,
                      kv_per_token=per_token)
+
+
+def per_gpu_expert_parallel(model: ModelSpec, dtype: str, kv_bytes: float, tp: int, dp: int,
+                            rank_tokens: int, reserve: float) -> GpuMemory:
+    """One GPU of a DP x TP group with expert parallelism (PP 1): the rest of the model over TP, the
+    routed experts over every GPU, and the KV cache of the tokens its own rank serves."""
+    if not model.expert_params:
+        raise ValueError(f"{model.title}: no routed-expert split known; expert parallelism cannot be sized")
+    width = DTYPE_BYTES[dtype]
+    experts = model.expert_params * width / (tp * dp)
+    per_token = model.layers * kv_bytes_per_token_layer(model, tp, kv_bytes)
+    return GpuMemory(weights=model.dense_params * width / tp + experts, kv_cache=rank_tokens * per_token,
+                     reserve=reserve, stage_layers=model.layers, kv_per_token=per_token,
+                     expert_weights=experts)
+
+
+#: Bytes per value of the activations that cross between GPUs (bf16).
+ACTIVATION_BYTES = 2
+
+
+def all_to_all_fabric_bytes_per_token(model: ModelSpec, nodes: int) -> float:
+    """Upper bound of what expert parallelism sends over the fabric per token: at every MoE layer the
+    token's hidden state goes to its top-k experts and their outputs come back (dispatch + combine);
+    with the experts spread evenly over the nodes and routing balanced, (nodes - 1) / nodes of those
+    copies leave the node. Kernels that send a token once per remote node (DeepEP) send less."""
+    if nodes <= 1:
+        return 0.0
+    per_layer = 2 * model.experts_per_token * model.hidden_size * ACTIVATION_BYTES * (nodes - 1) / nodes
+    return per_layer * model.moe_layers
+
+
+def stage_handoff_bytes_per_token(model: ModelSpec, pp: int) -> float:
+    """What pipeline parallelism sends between stages per token: the hidden state and the residual at
+    each of the pp - 1 boundaries."""
+    return (pp - 1) * 2 * model.hidden_size * ACTIVATION_BYTES
 
 
 def budget(gpu_memory: int, utilization: float) -> float:

@@ -14,10 +14,23 @@ The rules, in the order they decide:
   and slower InfiniBand;
 - TP must divide the attention heads, and divide or be a multiple of the KV heads (vLLM refuses any
   other split at startup); PP may not exceed the layers.
+
+For a mixture-of-experts model served by vLLM (``data_parallel``), data + expert parallel layouts
+compete with those: DP ranks of TP GPUs each (TP inside a node, PP 1, the ranks spread evenly over the
+pods), the routed experts sharded over all the group's GPUs (which must divide them), the rest of the
+model copied onto every rank. Such a layout is preferred over TP/PP on the same GPUs when
+- its all-to-all (every MoE layer sends each token to its top-k experts and back) stays on NVLink, or
+  crosses an RDMA fabric (InfiniBand or RoCE) of at least 200 Gb/s; over TCP Ethernet it is refused;
+- the asked concurrency gives every rank requests of its own (concurrency >= DP);
+- its KV cache holds at least DP_PREFERRED_KV_RATIO times the tokens of the TP/PP layout chosen otherwise: each
+  GPU caches only its rank's requests, which pays most for MLA, whose latent TP cannot split.
+Among data-parallel layouts the most KV room wins. A dense model never gets one: it has no experts to
+shard, and copies of a dense model are topology.replicas.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from . import memory
@@ -27,6 +40,11 @@ from .memory import GpuMemory, gb
 FABRICS = ("infiniband", "roce", "ethernet")
 TP_ACROSS_NODES_MIN_GBPS = 200.0
 TP_ACROSS_NODES_PREFERRED_GBPS = 400.0
+#: RDMA fabrics that carry expert parallelism's all-to-all across nodes, and the speed from which it is preferred.
+EP_FABRICS = ("infiniband", "roce")
+EP_ACROSS_NODES_PREFERRED_GBPS = 200.0
+#: How much more KV room a data + expert parallel layout must give than the best TP/PP one to be preferred.
+DP_PREFERRED_KV_RATIO = 2.0
 #: The charts' schema bound on pipelineParallelSize and podsPerGroup.
 MAX_STAGES = 64
 #: Spare memory below which a fit is called tight (the reserve is an estimate of about this size).
@@ -54,6 +72,14 @@ class Cluster:
     def tp_across_nodes_preferred(self) -> bool:
         return self.fabric == "infiniband" and self.fabric_gbps >= TP_ACROSS_NODES_PREFERRED_GBPS
 
+    @property
+    def ep_across_nodes_allowed(self) -> bool:
+        return self.fabric in EP_FABRICS
+
+    @property
+    def ep_across_nodes_preferred(self) -> bool:
+        return self.ep_across_nodes_allowed and self.fabric_gbps >= EP_ACROSS_NODES_PREFERRED_GBPS
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -72,6 +98,10 @@ class Workload:
     def kv_bytes(self) -> float:
         return 1.0 if self.kv_dtype == "fp8" else 2.0
 
+    def rank_sequences(self, dp: int) -> int:
+        """Sequences one of dp data-parallel ranks serves (the leader balances them evenly)."""
+        return math.ceil(self.concurrency / dp)
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -79,6 +109,8 @@ class Layout:
     gpus_per_node: int
     tp: int
     pp: int
+    dp: int = 1  # data-parallel ranks of tp GPUs each (pp is then 1)
+    ep: bool = False  # the routed experts sharded over all the group's GPUs
 
     @property
     def gpus(self) -> int:
@@ -89,8 +121,21 @@ class Layout:
         return self.tp > self.gpus_per_node
 
     @property
+    def data_parallel(self) -> bool:
+        return self.dp > 1
+
+    @property
     def label(self) -> str:
+        if self.data_parallel:
+            return f"{self.nodes}x{self.gpus_per_node} TP{self.tp}·DP{self.dp}{'·EP' if self.ep else ''}"
         return f"{self.nodes}x{self.gpus_per_node} TP{self.tp}·PP{self.pp}"
+
+    @property
+    def product(self) -> str:
+        """The layout as the report and values header write it: TP8 x PP2, TP1 x DP16 (expert parallel)."""
+        if self.data_parallel:
+            return f"TP{self.tp} x DP{self.dp}{' (expert parallel)' if self.ep else ''}"
+        return f"TP{self.tp} x PP{self.pp}"
 
 
 @dataclass(frozen=True)
@@ -99,8 +144,8 @@ class Candidate:
     memory: GpuMemory
     budget: float
     broken: tuple[str, ...]  # rules the layout breaks, each with its numbers
-    rank: tuple[int, ...]  # lower is better among layouts of one node count
-    capacity_tokens: int  # KV tokens that fit once weights and reserve are placed
+    rank: tuple[float, ...]  # lower is better among layouts of one node count
+    rank_capacity_tokens: int  # KV tokens one rank's GPUs hold once weights and reserve are placed
 
     @property
     def fits(self) -> bool:
@@ -110,8 +155,13 @@ class Candidate:
     def feasible(self) -> bool:
         return not self.broken and self.fits
 
+    @property
+    def capacity_tokens(self) -> int:
+        """KV tokens the whole group holds: every data-parallel rank caches its own requests."""
+        return self.layout.dp * self.rank_capacity_tokens
+
     def sequences(self, context: int) -> int:
-        return self.capacity_tokens // context
+        return self.layout.dp * (self.rank_capacity_tokens // context)
 
     def shortfall(self) -> str:
         m = self.memory
@@ -127,13 +177,20 @@ class Plan:
     chosen: Candidate
     alternatives: tuple[Candidate, ...]
     reasons: tuple[str, ...]
+    data_parallel: bool = False  # data + expert parallel layouts were considered (vLLM)
 
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _layouts(cluster: Cluster, nodes: int, tp: int | None, pp: int | None) -> list[Layout]:
+def expert_parallel_sizable(model: ModelSpec) -> bool:
+    """A mixture-of-experts model whose routed-expert parameters are known (the catalog's are)."""
+    return model.is_moe and model.expert_params > 0
+
+
+def _layouts(model: ModelSpec, cluster: Cluster, nodes: int, tp: int | None, pp: int | None,
+             dp: int | None = None, data_parallel: bool = False) -> list[Layout]:
     gpn = cluster.gpus_per_node
     if nodes == 1:
         found = [Layout(1, g, t, g // t) for g in range(1, gpn + 1) for t in _divisors(g)
@@ -141,7 +198,14 @@ def _layouts(cluster: Cluster, nodes: int, tp: int | None, pp: int | None) -> li
     else:
         total = nodes * gpn
         found = [Layout(nodes, gpn, t, total // t) for t in _divisors(total) if gpn % t == 0 or t % gpn == 0]
-    return [lay for lay in found if (tp is None or lay.tp == tp) and (pp is None or lay.pp == pp)]
+    if data_parallel and expert_parallel_sizable(model):
+        # TP inside a pod, PP 1, the same number of ranks on every pod; the GPUs must divide the experts
+        # (the chart refuses anything else), so layouts that cannot shard them are not generated.
+        sizes = range(2, gpn + 1) if nodes == 1 else [gpn]
+        found += [Layout(nodes, g, t, 1, nodes * g // t, ep=True) for g in sizes for t in _divisors(g)
+                  if nodes * g // t > 1 and model.experts % (nodes * g) == 0]
+    return [lay for lay in found if (tp is None or lay.tp == tp) and (pp is None or lay.pp == pp)
+            and (dp is None or lay.dp == dp)]
 
 
 def broken_rules(model: ModelSpec, cluster: Cluster, layout: Layout) -> tuple[str, ...]:
@@ -156,6 +220,9 @@ def broken_rules(model: ModelSpec, cluster: Cluster, layout: Layout) -> tuple[st
         broken.append(f"PP{pp} exceeds the {model.layers} layers")
     if pp > MAX_STAGES or layout.nodes > MAX_STAGES:
         broken.append(f"PP{pp} on {layout.nodes} nodes is past the charts' limit of {MAX_STAGES}")
+    if layout.ep and layout.nodes > 1 and not cluster.ep_across_nodes_allowed:
+        broken.append(f"expert parallel over {layout.nodes} nodes sends an all-to-all per MoE layer across the "
+                      f"{cluster.fabric} fabric (TCP); it needs RDMA: InfiniBand or RoCE")
     if layout.spans_nodes and not cluster.tp_across_nodes_allowed:
         broken.append(f"TP{tp} spans {tp // layout.gpus_per_node} nodes: every layer's all-reduce would cross "
                       f"the {cluster.fabric} fabric at {cluster.fabric_gbps:g} Gb/s; tensor parallelism across "
@@ -163,7 +230,12 @@ def broken_rules(model: ModelSpec, cluster: Cluster, layout: Layout) -> tuple[st
     return tuple(broken)
 
 
-def _rank(cluster: Cluster, layout: Layout) -> tuple[int, ...]:
+def _rank(cluster: Cluster, workload: Workload, layout: Layout, capacity_tokens: int) -> tuple[float, ...]:
+    if layout.data_parallel:
+        # ranks with requests of their own first, then the most KV room
+        idle = int(workload.concurrency < layout.dp)
+        head = (0, layout.gpus) if layout.nodes == 1 else ()
+        return (*head, idle, -capacity_tokens)
     if layout.nodes == 1:
         return (int(layout.pp > 1), layout.gpus, layout.pp)
     if layout.spans_nodes:
@@ -174,15 +246,89 @@ def _rank(cluster: Cluster, layout: Layout) -> tuple[int, ...]:
 
 
 def evaluate(model: ModelSpec, cluster: Cluster, workload: Workload, layout: Layout) -> Candidate:
-    mem = memory.per_gpu(model, workload.dtype, workload.kv_bytes, layout.tp, layout.pp, workload.tokens,
-                         workload.reserve)
+    if layout.data_parallel:
+        rank_tokens = workload.context * workload.rank_sequences(layout.dp)
+        mem = memory.per_gpu_expert_parallel(model, workload.dtype, workload.kv_bytes, layout.tp, layout.dp,
+                                             rank_tokens, workload.reserve)
+    else:
+        mem = memory.per_gpu(model, workload.dtype, workload.kv_bytes, layout.tp, layout.pp, workload.tokens,
+                             workload.reserve)
     budget = memory.budget(cluster.gpu_memory, workload.utilization)
+    room = memory.kv_token_capacity(mem, budget)
     return Candidate(layout=layout, memory=mem, budget=budget, broken=broken_rules(model, cluster, layout),
-                     rank=_rank(cluster, layout), capacity_tokens=memory.kv_token_capacity(mem, budget))
+                     rank=_rank(cluster, workload, layout, layout.dp * room), rank_capacity_tokens=room)
 
 
-def _order(candidate: Candidate) -> tuple[object, ...]:
-    return (not candidate.feasible, bool(candidate.broken), candidate.rank)
+@dataclass(frozen=True)
+class DpVerdict:
+    """Whether data + expert parallel layouts go before TP/PP ones on one set of GPUs, and why."""
+
+    preferred: bool
+    reason: str
+
+
+def _peers(candidate: Candidate) -> tuple[int, int]:
+    return candidate.layout.nodes, candidate.layout.gpus
+
+
+def _dp_verdict(model: ModelSpec, cluster: Cluster, workload: Workload, peers: list[Candidate]) -> DpVerdict:
+    dp = [c for c in peers if c.layout.data_parallel]
+    if not dp:
+        return DpVerdict(False, "")
+    tp = [c for c in peers if not c.layout.data_parallel and c.feasible]
+    # the TP/PP layout that would be chosen otherwise (more pipeline stages hold more KV but are never picked)
+    best_tp = min(tp, key=lambda c: c.rank, default=None)
+    fitting = [c for c in dp if c.feasible]
+    nodes = dp[0].layout.nodes
+    if not fitting:
+        allowed = [c for c in dp if not c.broken]
+        if not allowed:
+            return DpVerdict(False, f"not {dp[0].layout.label}: " + "; ".join(dp[0].broken))
+        least = min(allowed, key=lambda c: c.memory.total)
+        return DpVerdict(False, f"no data + expert parallel layout fits: {least.layout.label} {least.shortfall()} "
+                                f"(the {model.dense_params / 1e9:.1f}e9 non-expert parameters are copied onto "
+                                "every rank)")
+    busy = [c for c in fitting if workload.concurrency >= c.layout.dp]
+    best = min(busy or fitting, key=lambda c: c.rank)
+    if nodes > 1 and not cluster.ep_across_nodes_preferred:
+        return DpVerdict(False, f"{best.layout.label} would fit, but its all-to-all per MoE layer crosses "
+                                f"{cluster.fabric} at {cluster.fabric_gbps:g} Gb/s; expert parallelism across "
+                                f"nodes is preferred from {EP_ACROSS_NODES_PREFERRED_GBPS:g} Gb/s RDMA, so it is "
+                                "ranked after the TP/PP layouts")
+    if not busy:
+        return DpVerdict(False, f"{best.layout.label} would fit, but {workload.concurrency} concurrent sequences "
+                                f"leave some of its {best.layout.dp} data-parallel ranks without requests")
+    if best_tp is None:
+        return DpVerdict(True, f"no TP/PP layout fits these GPUs; {best.layout.label} does")
+    ratio = best.capacity_tokens / max(1, best_tp.capacity_tokens)
+    if ratio < DP_PREFERRED_KV_RATIO:
+        return DpVerdict(False, f"{best.layout.label} would fit, but its KV room ({best.capacity_tokens} tokens) "
+                                f"is only {ratio:.1f}x that of {best_tp.layout.label} ({best_tp.capacity_tokens}): "
+                                "copying the non-expert weights onto every rank does not pay")
+    return DpVerdict(True, f"KV room {best.capacity_tokens} tokens against {best_tp.capacity_tokens} for "
+                           f"{best_tp.layout.label} ({ratio:.1f}x)")
+
+
+def _verdicts(model: ModelSpec, cluster: Cluster, workload: Workload,
+              candidates: list[Candidate]) -> dict[tuple[int, int], DpVerdict]:
+    groups: dict[tuple[int, int], list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(_peers(candidate), []).append(candidate)
+    return {key: _dp_verdict(model, cluster, workload, peers) for key, peers in groups.items()}
+
+
+def _order(candidate: Candidate, prefer_dp: bool = False) -> tuple[object, ...]:
+    family = int(candidate.layout.data_parallel != prefer_dp)
+    rank = candidate.rank
+    # one node: the fewest GPUs first, then the preferred family; across nodes, the family first
+    split = 2 if candidate.layout.nodes == 1 else 0
+    return (not candidate.feasible, bool(candidate.broken), *rank[:split], family, *rank[split:])
+
+
+def _sorted(model: ModelSpec, cluster: Cluster, workload: Workload,
+            candidates: list[Candidate]) -> tuple[list[Candidate], dict[tuple[int, int], DpVerdict]]:
+    verdicts = _verdicts(model, cluster, workload, candidates)
+    return sorted(candidates, key=lambda c: _order(c, verdicts[_peers(c)].preferred)), verdicts
 
 
 def _check_request(model: ModelSpec, workload: Workload, cluster: Cluster) -> None:
@@ -199,17 +345,38 @@ def _check_request(model: ModelSpec, workload: Workload, cluster: Cluster) -> No
         raise PlanningError(f"GPU memory utilisation {workload.utilization:g} is outside (0, 1]")
 
 
+def _check_parallel(model: ModelSpec, dp: int | None, data_parallel: bool) -> None:
+    if dp is None or dp == 1:
+        return
+    if not data_parallel:
+        raise PlanningError(f"DP{dp}: data-parallel layouts are planned for the vLLM chart only")
+    if not model.is_moe:
+        raise PlanningError(f"DP{dp}: {model.title} is a dense model; data + expert parallelism shards the "
+                            "experts of a mixture-of-experts model, and copies of a dense model are "
+                            "topology.replicas")
+    if not expert_parallel_sizable(model):
+        raise PlanningError(f"DP{dp}: {model.title}'s expert FFN width is unknown (moe_intermediate_size), so "
+                            "its expert-parallel memory cannot be sized")
+
+
 def make_plan(model: ModelSpec, cluster: Cluster, workload: Workload, nodes: int | None = None,
-              tp: int | None = None, pp: int | None = None) -> Plan:
-    """The smallest fitting layout (or the best one on exactly ``nodes`` nodes), with its reasons."""
+              tp: int | None = None, pp: int | None = None, dp: int | None = None,
+              data_parallel: bool = False) -> Plan:
+    """The smallest fitting layout (or the best one on exactly ``nodes`` nodes), with its reasons.
+
+    ``data_parallel`` (the vLLM chart) adds data + expert parallel layouts for mixture-of-experts models."""
     _check_request(model, workload, cluster)
+    _check_parallel(model, dp, data_parallel)
     counts = [nodes] if nodes else list(range(1, cluster.max_nodes + 1))
     tried: dict[int, list[Candidate]] = {}
+    verdicts: dict[tuple[int, int], DpVerdict] = {}
     for count in counts:
-        candidates = sorted((evaluate(model, cluster, workload, lay) for lay in _layouts(cluster, count, tp, pp)),
-                            key=_order)
-        if not candidates:
+        evaluated = [evaluate(model, cluster, workload, lay)
+                     for lay in _layouts(model, cluster, count, tp, pp, dp, data_parallel)]
+        if not evaluated:
             continue
+        candidates, found = _sorted(model, cluster, workload, evaluated)
+        verdicts.update(found)
         tried[count] = candidates
         if candidates[0].feasible:
             chosen = candidates[0]
@@ -219,10 +386,11 @@ def make_plan(model: ModelSpec, cluster: Cluster, workload: Workload, nodes: int
     alternatives = candidates[1:]
     if nodes is None and chosen.layout.nodes < cluster.max_nodes:
         bigger = [evaluate(model, cluster, workload, lay)
-                  for lay in _layouts(cluster, chosen.layout.nodes + 1, tp, pp)]
-        alternatives += sorted((c for c in bigger if c.feasible), key=_order)[:1]
-    return Plan(model, cluster, workload, chosen, tuple(alternatives),
-                tuple(_reasons(model, cluster, workload, chosen, tried)))
+                  for lay in _layouts(model, cluster, chosen.layout.nodes + 1, tp, pp, dp, data_parallel)]
+        ranked, _ = _sorted(model, cluster, workload, bigger)
+        alternatives += [c for c in ranked if c.feasible][:1]
+    reasons = _reasons(model, cluster, workload, chosen, tried, data_parallel, verdicts.get(_peers(chosen)))
+    return Plan(model, cluster, workload, chosen, tuple(alternatives), tuple(reasons), data_parallel)
 
 
 def nodes_text(count: int) -> str:
@@ -239,7 +407,7 @@ def _no_fit(model: ModelSpec, cluster: Cluster, workload: Workload, tried: dict[
     allowed = [c for c in everything if not c.broken]
     scope = _describe_nodes(nodes, cluster) if nodes else f"up to {_describe_nodes(cluster.max_nodes, cluster)}"
     if not everything:
-        return f"no layout on {scope} matches the asked TP/PP"
+        return f"no layout on {scope} matches the asked TP/PP/DP"
     if not allowed:
         rules = list(dict.fromkeys(rule for c in everything for rule in c.broken))
         return f"no allowed layout on {scope}: " + "; ".join(rules)
@@ -251,10 +419,13 @@ def _no_fit(model: ModelSpec, cluster: Cluster, workload: Workload, tried: dict[
 
 
 def _reasons(model: ModelSpec, cluster: Cluster, workload: Workload, chosen: Candidate,
-             tried: dict[int, list[Candidate]]) -> list[str]:
+             tried: dict[int, list[Candidate]], data_parallel: bool = False,
+             verdict: DpVerdict | None = None) -> list[str]:
     lay = chosen.layout
     reasons = [_why_not_smaller(count, cands, cluster) for count, cands in tried.items() if count < lay.nodes]
-    if lay.nodes == 1:
+    if lay.data_parallel:
+        reasons += _why_data_parallel(model, cluster, workload, chosen, tried[lay.nodes], verdict)
+    elif lay.nodes == 1:
         smaller = [c for c in tried[1] if c.layout.gpus < lay.gpus and c.layout.pp == 1]
         if smaller:
             worst = max(smaller, key=lambda c: c.layout.gpus)
@@ -275,12 +446,71 @@ def _reasons(model: ModelSpec, cluster: Cluster, workload: Workload, chosen: Can
     if chosen.budget - chosen.memory.total < TIGHT_BYTES:
         reasons.append(f"little headroom ({gb(chosen.budget - chosen.memory.total)} spare): the reserve is an "
                        "estimate; read the KV cache size vLLM reports at startup, or take the next alternative")
-    if model.is_moe:
-        reasons.append(f"mixture of experts: all {model.experts} experts are resident ({model.experts_per_token} "
-                       "run per token); vLLM splits every expert over the TP ranks (no expert parallelism assumed)")
+    if model.is_moe and not lay.data_parallel:
+        reasons += _why_not_data_parallel(model, cluster, lay, data_parallel, verdict)
     if model.note:
         reasons.append(f"caution: {model.note}")
     return reasons
+
+
+def _why_data_parallel(model: ModelSpec, cluster: Cluster, workload: Workload, chosen: Candidate,
+                       peers: list[Candidate], verdict: DpVerdict | None) -> list[str]:
+    lay, mem = chosen.layout, chosen.memory
+    per_pod = lay.dp // lay.nodes
+    ranks = f"{lay.dp} data-parallel ranks of {lay.tp} GPU{'s' if lay.tp > 1 else ''}"
+    reasons = [
+        f"TP{lay.tp} x DP{lay.dp} with expert parallel: {ranks} ({per_pod} per pod); each rank runs the attention "
+        f"for its own requests, and the {model.experts} routed experts are spread over all {lay.gpus} GPUs "
+        f"({model.experts // lay.gpus} whole experts per GPU, {model.experts_per_token} run per token) instead of "
+        "each expert being split by TP",
+        f"memory per GPU: the routed experts ({model.expert_params / 1e9:.1f}e9 parameters) are sharded, "
+        f"{gb(mem.expert_weights)} per GPU; the rest ({model.dense_params / 1e9:.1f}e9: attention, embeddings, "
+        f"dense layers, shared experts) is copied onto each of the {lay.dp} ranks, "
+        f"{gb(mem.weights - mem.expert_weights)} per GPU over TP{lay.tp}",
+    ]
+    share = f"its rank's {workload.rank_sequences(lay.dp)} of the {workload.concurrency} sequences"
+    if model.mla is not None:
+        latent = model.mla.kv_lora_rank + model.mla.rope_dim
+        kv = (f"latent attention (MLA): its KV cache is one {latent}-value latent per token and layer, which TP "
+              f"cannot split (under TP every GPU caches every token); with data-parallel attention each GPU caches "
+              f"only {share}")
+    else:
+        kv = f"data-parallel attention: each GPU caches only {share}"
+    reasons.append(kv + (f": {verdict.reason}" if verdict and verdict.reason else ""))
+    if lay.nodes > 1:
+        traffic = memory.all_to_all_fabric_bytes_per_token(model, lay.nodes)
+        handoff = memory.stage_handoff_bytes_per_token(model, lay.nodes)
+        reasons.append(
+            f"all-to-all: each of the {model.moe_layers} MoE layers sends every token's hidden state to its "
+            f"{model.experts_per_token} experts and back; across {lay.nodes} nodes about "
+            f"{(lay.nodes - 1) / lay.nodes:.0%} of that crosses the fabric, up to {traffic / 1e6:.1f} MB per token "
+            f"(bf16) against {handoff / 1e3:.0f} KB for TP{lay.gpus_per_node}·PP{lay.nodes}'s stage hand-off; "
+            f"{cluster.fabric} RDMA at {cluster.fabric_gbps:g} Gb/s carries it")
+        reasons.append(f"vLLM's native launcher forms the ranks across the {lay.nodes} pods (launcher.kind native): "
+                       f"the leader runs the API server and balances requests over all {lay.dp} ranks")
+    else:
+        reasons.append(f"all-to-all: each MoE layer sends every token to its {model.experts_per_token} experts and "
+                       "back over NVLink, inside the node")
+    tp_peers = [c for c in peers if not c.layout.data_parallel and c.feasible]
+    fallback = f"; then {tp_peers[0].layout.label} serves with less latency per token" if tp_peers else ""
+    reasons.append(f"{workload.concurrency} concurrent sequences keep all {lay.dp} ranks busy; with fewer, ranks "
+                   f"idle{fallback}")
+    return reasons
+
+
+def _why_not_data_parallel(model: ModelSpec, cluster: Cluster, lay: Layout, data_parallel: bool,
+                           verdict: DpVerdict | None) -> list[str]:
+    resident = (f"mixture of experts: all {model.experts} experts are resident ({model.experts_per_token} run per "
+                "token); vLLM splits every expert over the TP ranks")
+    if not data_parallel:
+        return [resident + " (no expert parallelism assumed)"]
+    if verdict and verdict.reason:
+        return [resident, f"data + expert parallel not chosen: {verdict.reason}"]
+    if not expert_parallel_sizable(model):
+        return [resident, "data + expert parallel not sized: the expert FFN width (moe_intermediate_size) is "
+                          "unknown"]
+    return [resident, f"data + expert parallel not offered: the {lay.gpus} GPUs do not divide the "
+                      f"{model.experts} experts, or the asked TP/PP/DP rules it out"]
 
 
 def _why_not_smaller(count: int, candidates: list[Candidate], cluster: Cluster) -> str:
@@ -325,6 +555,11 @@ def _fabric_comparison(cluster: Cluster, chosen: Candidate, candidates: list[Can
 
 def _split_facts(model: ModelSpec, lay: Layout) -> list[str]:
     facts = [f"{model.attention_heads} attention heads / TP{lay.tp} = {model.attention_heads // lay.tp} per GPU"]
+    if lay.data_parallel:
+        if model.mla is None:
+            facts.append(f"{model.kv_heads} KV heads over TP{lay.tp}: "
+                         f"{memory.kv_heads_per_gpu(model, lay.tp)} per GPU, for its rank's tokens only")
+        return facts
     if model.mla is not None:
         latent = model.mla.kv_lora_rank + model.mla.rope_dim
         facts.append(f"latent attention (MLA): every GPU caches the whole {latent}-value latent "

@@ -17,6 +17,12 @@ def verdict(plan: Plan, candidate: Candidate) -> str:
         return "does not fit: " + candidate.shortfall()
     chosen, lay = plan.chosen.layout, candidate.layout
     room = f"room for {candidate.sequences(plan.workload.context)} sequences"
+    if lay.data_parallel:
+        where = "across nodes" if lay.nodes > 1 else "over NVLink"
+        idle = ("" if plan.workload.concurrency >= lay.dp
+                else f", {plan.workload.concurrency} sequences leave ranks idle")
+        more = "one more node, " if lay.nodes > chosen.nodes else ""
+        return f"fits; {more}data + expert parallel, all-to-all per MoE layer {where}{idle}: {room}"
     if lay.nodes > chosen.nodes:
         return f"fits; one more node: {room}"
     if lay.gpus > chosen.gpus:
@@ -34,6 +40,8 @@ def _model_lines(plan: Plan) -> list[str]:
     attention = (f"MLA latent {m.mla.kv_lora_rank}+{m.mla.rope_dim}" if m.mla
                  else f"{m.kv_heads} KV heads x {m.head_dim}")
     moe = f", {m.experts} experts ({m.experts_per_token} per token)" if m.is_moe else ""
+    if m.expert_params:
+        moe += f": {m.expert_params / 1e9:.1f}e9 in routed experts, {m.dense_params / 1e9:.1f}e9 the rest"
     kv_name = "fp8" if w.kv_dtype == "fp8" else "bf16"
     return [
         f"Model     {m.title} ({m.hf_id}): {m.params / 1e9:g}e9 parameters x {DTYPE_BYTES[w.dtype]:g} B "
@@ -41,6 +49,20 @@ def _model_lines(plan: Plan) -> list[str]:
         f"          {m.layers} layers, {m.attention_heads} attention heads, {attention}{moe}; KV cache "
         f"{per_token / 1e3:.1f} KB per token ({kv_name}); context up to {m.max_context}",
     ]
+
+
+def _weight_lines(plan: Plan) -> list[str]:
+    m, w, lay, mem = plan.model, plan.workload, plan.chosen.layout, plan.chosen.memory
+    if not lay.data_parallel:
+        return [f"  weights   {gb(mem.weights):>9}  {gb(memory.weight_bytes(m, w.dtype))} x "
+                f"{mem.stage_layers}/{m.layers} layers / TP{lay.tp}",
+                f"  KV cache  {gb(mem.kv_cache):>9}  {w.tokens} tokens x {mem.kv_per_token / 1e3:.1f} KB on this GPU"]
+    width = DTYPE_BYTES[w.dtype]
+    rank_tokens = w.context * w.rank_sequences(lay.dp)
+    return [f"  weights   {gb(mem.weights):>9}  rest {gb(m.dense_params * width)} / TP{lay.tp} (copied on each of "
+            f"{lay.dp} ranks) + experts {gb(m.expert_params * width)} / {lay.gpus} GPUs",
+            f"  KV cache  {gb(mem.kv_cache):>9}  {rank_tokens} tokens of this rank x {mem.kv_per_token / 1e3:.1f} KB "
+            "on this GPU"]
 
 
 def render_text(plan: Plan) -> str:
@@ -53,17 +75,17 @@ def render_text(plan: Plan) -> str:
         f"Workload  {w.context}-token context x {w.concurrency} sequences = {w.tokens} KV tokens; "
         f"GPU memory utilisation {w.utilization:g}",
         "",
-        f"Plan      {nodes_text(lay.nodes)} x {lay.gpus_per_node} GPUs = {lay.gpus} GPUs, TP{lay.tp} x PP{lay.pp} "
-        f"(podsPerGroup {lay.nodes}, gpusPerPod {lay.gpus_per_node})",
+        f"Plan      {nodes_text(lay.nodes)} x {lay.gpus_per_node} GPUs = {lay.gpus} GPUs, {lay.product} "
+        f"(podsPerGroup {lay.nodes}, gpusPerPod {lay.gpus_per_node}"
+        f"{f', dataParallelSize {lay.dp}, expertParallel' if lay.data_parallel else ''})",
         "",
         f"Per-GPU memory (largest pipeline stage: {mem.stage_layers} of {plan.model.layers} layers; GB = 1e9 bytes)",
-        f"  weights   {gb(mem.weights):>9}  {gb(memory.weight_bytes(plan.model, w.dtype))} x "
-        f"{mem.stage_layers}/{plan.model.layers} layers / TP{lay.tp}",
-        f"  KV cache  {gb(mem.kv_cache):>9}  {w.tokens} tokens x {mem.kv_per_token / 1e3:.1f} KB on this GPU",
+        *_weight_lines(plan),
         f"  reserve   {gb(mem.reserve):>9}  CUDA context, NCCL buffers, CUDA graphs, activation peak (assumed)",
         f"  total     {gb(mem.total):>9}  of {gb(best.budget)} ({w.utilization:g} x {gb(c.gpu_memory)}), "
         f"{gb(best.budget - mem.total)} spare",
-        f"  KV room   {best.capacity_tokens} tokens = {best.sequences(w.context)} sequences of {w.context}",
+        f"  KV room   {best.capacity_tokens} tokens = {best.sequences(w.context)} sequences of {w.context}"
+        + (f" ({lay.dp} ranks x {best.rank_capacity_tokens})" if lay.data_parallel else ""),
         "",
         "Why",
     ]
@@ -79,8 +101,10 @@ def _candidate(plan: Plan, candidate: Candidate) -> dict[str, Any]:
     lay, mem = candidate.layout, candidate.memory
     return {
         "nodes": lay.nodes, "gpusPerNode": lay.gpus_per_node, "gpus": lay.gpus,
-        "tensorParallelSize": lay.tp, "pipelineParallelSize": lay.pp,
-        "perGpuBytes": {"weights": round(mem.weights), "kvCache": round(mem.kv_cache),
+        "tensorParallelSize": lay.tp, "pipelineParallelSize": lay.pp, "dataParallelSize": lay.dp,
+        "expertParallel": lay.ep,
+        "perGpuBytes": {"weights": round(mem.weights), "expertWeights": round(mem.expert_weights),
+                        "kvCache": round(mem.kv_cache),
                         "reserve": round(mem.reserve), "total": round(mem.total),
                         "budget": round(candidate.budget)},
         "stageLayers": mem.stage_layers, "kvBytesPerToken": round(mem.kv_per_token, 1),
@@ -96,7 +120,8 @@ def render_json(plan: Plan, values_document: dict[str, Any] | None) -> dict[str,
     doc: dict[str, Any] = {
         "model": {"key": m.key, "hfId": m.hf_id, "params": m.params, "layers": m.layers,
                   "attentionHeads": m.attention_heads, "kvHeads": m.kv_heads, "headDim": m.head_dim,
-                  "mla": bool(m.mla), "experts": m.experts, "dtype": w.dtype},
+                  "mla": bool(m.mla), "experts": m.experts, "expertsPerToken": m.experts_per_token,
+                  "expertParams": m.expert_params, "dtype": w.dtype},
         "cluster": {"gpu": c.gpu_title, "gpuMemoryBytes": c.gpu_memory, "gpusPerNode": c.gpus_per_node,
                     "fabric": c.fabric, "fabricGbps": c.fabric_gbps, "maxNodes": c.max_nodes},
         "workload": {"context": w.context, "concurrency": w.concurrency, "kvCacheDtype": w.kv_dtype,

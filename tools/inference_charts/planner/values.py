@@ -60,15 +60,23 @@ def engine_args(plan: Plan, options: ValuesOptions) -> list[str]:
     return args
 
 
-def _topology(plan: Plan) -> dict[str, Any]:
+def _topology(plan: Plan, chart: str) -> dict[str, Any]:
     lay, model = plan.chosen.layout, plan.model
-    return {
+    topology: dict[str, Any] = {
         "replicas": 1, "podsPerGroup": lay.nodes, "gpusPerPod": lay.gpus_per_node,
         "tensorParallelSize": lay.tp, "pipelineParallelSize": lay.pp,
-        # kvHeads 0 for MLA: its latent cache has no KV heads for TP to split.
-        "modelShape": {"attentionHeads": model.attention_heads,
-                       "kvHeads": 0 if model.mla else model.kv_heads, "layers": model.layers},
     }
+    if lay.data_parallel:
+        topology["dataParallelSize"] = lay.dp
+        topology["expertParallel"] = lay.ep
+    # kvHeads 0 for MLA: its latent cache has no KV heads for TP to split.
+    shape = {"attentionHeads": model.attention_heads, "kvHeads": 0 if model.mla else model.kv_heads,
+             "layers": model.layers}
+    if chart == "vllm-multinode" and model.is_moe:
+        # the vLLM chart checks expertParallel against it (a hand edit on a dense model is refused)
+        shape["experts"] = model.experts
+    topology["modelShape"] = shape
+    return topology
 
 
 def _cache_size(plan: Plan, options: ValuesOptions) -> str:
@@ -87,6 +95,9 @@ def build_values(plan: Plan, chart: str, options: ValuesOptions) -> dict[str, An
     if chart not in CHARTS:
         raise ValuesError(f"unknown chart {chart!r}; one of {', '.join(CHARTS)}")
     lay = plan.chosen.layout
+    if lay.data_parallel and chart != "vllm-multinode":
+        raise ValuesError(f"{lay.label}: data + expert parallel layouts are for the vLLM chart; plan with "
+                          "--chart nim-multinode for a NIM layout")
     model_id = options.model_id or plan.model.hf_id
     token = {"secretName": options.hf_token_secret} if options.hf_token_secret else None
     args = engine_args(plan, options)
@@ -101,7 +112,10 @@ def build_values(plan: Plan, chart: str, options: ValuesOptions) -> dict[str, An
         model = values["model"]
     if args:
         model["extraArgs"] = args
-    values["topology"] = _topology(plan)
+    values["topology"] = _topology(plan, chart)
+    if lay.data_parallel:
+        # vLLM's own launcher forms data-parallel ranks across pods (the chart's Ray path does not)
+        values["launcher"] = {"kind": "native"}
     values["fabric"] = {"profile": "nvlink" if lay.nodes == 1 else plan.cluster.fabric}
     values["sharedMemory"] = {"sizeLimit": _shared_memory(plan)}
     values["cache"] = {"type": "pvc", "pvc": {"size": _cache_size(plan, options)}}
@@ -138,7 +152,7 @@ def header(plan: Plan, chart: str) -> list[str]:
     lines = [
         f"Planned by `inference-charts plan`: {plan.model.title} ({w.dtype}) on {nodes_text(lay.nodes)} x "
         f"{lay.gpus_per_node} {plan.cluster.gpu_title}, fabric {plan.cluster.fabric} "
-        f"{plan.cluster.fabric_gbps:g} Gb/s: TP{lay.tp} x PP{lay.pp}.",
+        f"{plan.cluster.fabric_gbps:g} Gb/s: {lay.product}.",
         f"Per GPU: weights {gb(mem.weights)} + KV cache {gb(mem.kv_cache)} ({w.context} tokens x {w.concurrency} "
         f"sequences) + reserve {gb(mem.reserve)} = {gb(mem.total)} of {gb(plan.chosen.budget)}.",
     ]
