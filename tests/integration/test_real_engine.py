@@ -161,3 +161,18 @@ def test_without_the_group_check_a_killed_worker_goes_unnoticed(runs: dict) -> N
 def test_no_group_leaves_a_namespace_or_process_behind(runs: dict) -> None:
     for name, facts in runs.items():
         assert facts["leftovers"] == [], name
+
+
+def test_a_worker_whose_leader_never_comes_gives_up_naming_the_value(engine: re_.Engine, harness: Harness,
+                                                                     tmp_path: Path) -> None:
+    """The broken twin of the worker-first case: with launcher.leaderWaitTimeoutSeconds shorter than the
+    leader's delay, the worker exits non-zero in time, saying which value bounds the wait."""
+    chart_values = re_.values(engine.model, pods=2, tensor=2, launcher={"leaderWaitTimeoutSeconds": 10})
+    with GroupSim(re_.render(harness, chart_values), tmp_path, image=engine.image()) as sim:
+        worker = sim.workers[0]
+        sim.start(worker)
+        assert sim.wait_until(lambda: sim.runs[worker].exited is not None, 10 + 5 + 2 + 5)
+        run = sim.runs[worker]
+        assert run.returncode not in (0, None)
+        assert "launcher.leaderWaitTimeoutSeconds" in run.log() and "did not accept a connection" in run.log()
+        assert "vllm serve" not in " ".join(argv for _, cmd in run.execs[1:] for argv in cmd[:2])
