@@ -193,11 +193,14 @@ def liveness_failed_after(sim: GroupSim, name: str, moment: float, bound: float)
 
 
 def liveness_bound(sim: GroupSim, name: str, slack: float = 5.0) -> float:
-    """periodSeconds x failureThreshold + timeoutSeconds + slack of the pod's rendered liveness probe."""
+    """How long the pod's rendered liveness probe may take to turn failed after a loss: up to one period
+    until its next run, then failureThreshold runs, each starting a period after the last began or when
+    it ended, whichever is later (the kubelet's prober runs a probe on a ticker and waits for it), and a
+    hung check ends at timeoutSeconds."""
     prober = sim.runs[name].prober
     assert prober is not None
     state = prober.states["livenessProbe"]
-    return state.period * state.failure_threshold + state.timeout + slack
+    return state.period + state.failure_threshold * max(state.period, state.timeout) + slack
 
 
 def logs(sim: GroupSim) -> str:
