@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import net as netmod
-from .kubelet import Container, Image, Sandbox, cmdline, container_env, container_identity
+from .kubelet import LAUNCHERS, Container, Image, Sandbox, cmdline, container_env, container_identity
 from .prober import Prober
 from .workloads import SimPod, sim_pods
 
@@ -315,11 +315,17 @@ class GroupSim:
                 current = cmdline(run.container.main_pid)
                 now = time.time()
                 with self._lock:
-                    if current and current != run.execs[-1][1]:
+                    if is_new_exec(current, run.execs[-1][1]):
                         run.execs.append((now, current))
                     code = run.container.poll()
                     if code is not None:
                         run.exited, run.returncode = now, code
+
+
+def is_new_exec(current: list[str], last: list[str]) -> bool:
+    """Whether a container's main process now runs a command line of its own that differs from the last
+    one recorded: not an empty read (the process is gone) and not podsim's own launcher before its exec."""
+    return bool(current) and current != last and os.path.basename(current[0]) not in LAUNCHERS
 
 
 def _env_value(pod: SimPod, name: str) -> str | None:

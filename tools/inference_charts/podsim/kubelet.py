@@ -10,7 +10,8 @@ Process layout of one pod (all killed by killing the sandbox, the pod's process 
   ip netns exec <netns> unshare --mount --uts --pid --fork --mount-proc  -> sandbox_init.py (pid 1)
   nsenter --target <sandbox> --net --mount --uts --pid                     (joins the pod)
     unshare --pid --fork --mount --mount-proc                              (the container's pid namespace)
-      bash -c <rendered script> ...                                        (the container's pid 1)
+      setpriv --reuid ... --                                               (the container's pid 1 ...)
+        bash -c <rendered script> ...                                      (... after its exec)
 The container has a pid namespace of its own, as a container has: when its main process ends, the
 kernel ends every process it left behind (the Ray daemons of `ray start`).
 
@@ -362,6 +363,12 @@ class ExecResult:
     returncode: int | None  # None: timed out
     output: str
     seconds: float
+
+
+#: The programs podsim itself runs as a container's process 1 before that process execs the container's
+#: command: a watcher that reads the process's command line may see them (for longer on a loaded machine)
+#: and must not take them for the container's own execs.
+LAUNCHERS = frozenset({"unshare", "setpriv"})
 
 
 class Container:
