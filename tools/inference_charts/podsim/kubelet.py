@@ -133,6 +133,18 @@ IMAGE_PASSWD = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/no
 IMAGE_GROUP = "root:x:0:\nnogroup:x:65534:\n"
 
 
+def with_runtime_home(env: Mapping[str, str], uid: int, passwd: str = IMAGE_PASSWD) -> dict[str, str]:
+    """The environment the container's process gets from the runtime: a HOME the pod spec leaves unset or
+    empty becomes the UID's home in the image's passwd, or "/" for a UID with no entry
+    (opencontainers/runc v1.3.6 libcontainer/env.go prepareEnv and getUserHome; the same for exec).
+    """
+    if env.get("HOME"):
+        return dict(env)
+    entries = [line.split(":") for line in passwd.splitlines()]
+    homes = {int(fields[2]): fields[5] for fields in entries if len(fields) > 5}
+    return {**env, "HOME": homes.get(uid, "/")}
+
+
 @dataclass(frozen=True)
 class Image:
     """The container image, played by this machine.
@@ -151,7 +163,7 @@ class Image:
 
     def base_env(self, hostname: str) -> dict[str, str]:
         path = ":".join([*self.path_first, os.path.dirname(sys.executable), SYSTEM_PATH])
-        return {"PATH": path, "HOME": "/root", "LANG": "C.UTF-8", "HOSTNAME": hostname, **self.env}
+        return {"PATH": path, "LANG": "C.UTF-8", "HOSTNAME": hostname, **self.env}
 
 
 def _field_value(path: str, pod: SimPod, net: PodNet, host_ip: str) -> str:
@@ -375,7 +387,8 @@ class Container:
     """The engine container of a pod: its rendered command line under its rendered environment."""
 
     def __init__(self, sandbox: Sandbox, spec: Mapping[str, Any], env: dict[str, str], identity: Identity) -> None:
-        self.sandbox, self.spec, self.env, self.identity = sandbox, spec, env, identity
+        self.sandbox, self.spec, self.identity = sandbox, spec, identity
+        self.env = with_runtime_home(env, identity.uid)
         raw = [str(x) for x in [*spec.get("command", []), *spec.get("args", [])]]
         self.argv = [expand(part, env) for part in raw]  # the kubelet expands command and args too
         self.log_path = sandbox.state_dir / "container.log"

@@ -9,6 +9,7 @@ build needs on a shared two-core machine, each with its reason; none of it is a 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ from ..cases import Case
 from ..harness import Harness
 from ..merging import deep_merge
 from ..podsim.group import GroupSim
-from ..podsim.kubelet import Image
+from ..podsim.kubelet import Image, container_identity
 
 SERVED = "tiny"
 PROMPT = [{"role": "user", "content": "Say something about clusters."}]
@@ -80,6 +81,26 @@ def render(harness: Harness, chart_values: dict[str, Any]) -> list[dict[str, Any
     if not result.ok:
         raise RuntimeError("\n".join(result.problems()))
     return result.objects
+
+
+def without_env(objects: list[dict[str, Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rendered objects with the named variables taken out of every container of every pod template
+    (how a broken twin undoes what the chart sets: its values refuse to unset a variable it sets itself)."""
+    out = copy.deepcopy(objects)
+    for obj in out:
+        spec = obj.get("spec", {})
+        lwt = spec.get("leaderWorkerTemplate", {})
+        for template in filter(None, [lwt.get("leaderTemplate"), lwt.get("workerTemplate"), spec.get("template")]):
+            for container in template["spec"].get("containers", []):
+                container["env"] = [e for e in container.get("env", []) if e["name"] not in names]
+    return out
+
+
+def rendered_identity(sim: GroupSim, name: str) -> tuple[int, int]:
+    """(uid, gid) the pod spec renders for the pod's engine container, as podsim's kubelet settles it."""
+    run = sim.runs[name]
+    identity = container_identity(run.pod.container, run.pod.spec)
+    return identity.uid, identity.gid
 
 
 def service_endpoint(sim: GroupSim, objects: list[dict[str, Any]]) -> str:
