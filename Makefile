@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package vllm-env bench-engine
+.PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package vllm-env bench-engine soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench: $(STAMP) vllm-env
 	$(BIN)/python -m inference_charts.bench
 
 ## The real engine's figures alone.
+## The real-engine suite three runs in a row with a busy process beside it (root only): flakiness is a defect.
+soak: $(STAMP) vllm-env
+	$(BIN)/python -m inference_charts.soak --runs 3
+
 bench-engine: $(STAMP) vllm-env
 	$(BIN)/python -m inference_charts.realengine.bench
 
