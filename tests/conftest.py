@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from inference_charts.harness import Harness, Result
-from inference_charts.matrix import MatrixCase
+from inference_charts.checks.harness import Harness, Result
+from inference_charts.devtools.matrix import MatrixCase
 
 
 @pytest.fixture(scope="session")

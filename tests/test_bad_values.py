@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from inference_charts.bad_values import BASES, all_bad_values, names_key
-from inference_charts.cases import Case
-from inference_charts.harness import Harness
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.bad_values import BASES, all_bad_values, names_key
+from inference_charts.render.cases import Case
 
 BAD = all_bad_values()
 

@@ -1,7 +1,7 @@
 """checkov over the rendered charts: every failed check has an exception in ci/checkov-exceptions.yaml,
 and every exception still covers a failure.
 
-checkov runs from its own environment (.venv-checkov: inference_charts.checkov_run.ensure_checkov), $CHECKOV
+checkov runs from its own environment (.venv-checkov: inference_charts.devtools.checkov_run.ensure_checkov), $CHECKOV
 or PATH; without one the checkov tests are skipped. By default they scan scan_cases(): sample_cases(all_cases()),
 which renders every topology, replica count, fabric, cache, layout and image of each chart and workload kind
 (54 of the 450 cases, the same failing checks as the full matrix), and the 78 production-knob cases (prepull
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from inference_charts import checkov_run
-from inference_charts.checkov_run import (
+from inference_charts.devtools.checkov_run import (
     CheckovException,
     CheckovReport,
     FailedCheck,
@@ -31,12 +31,12 @@ from inference_charts.checkov_run import (
     unused,
     write_manifests,
 )
-from inference_charts.matrix import all_cases
+from inference_charts.devtools.matrix import all_cases
 
 CHECKOV = checkov_binary()
 needs_checkov = pytest.mark.skipif(
     CHECKOV is None,
-    reason=f"checkov is not installed: `python -c 'from inference_charts.checkov_run import ensure_checkov; "
+    reason=f"checkov is not installed: `python -c 'from inference_charts.devtools.checkov_run import ensure_checkov; "
            f"ensure_checkov()'` puts checkov=={checkov_run.CHECKOV_VERSION} in .venv-checkov (it cannot share "
            f".venv: it pins packaging<24, ray==2.60.0 needs packaging>=24.2)")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from helpers import one
 from inference_charts import invariants, runtime
-from inference_charts.cases import Case, load_case
-from inference_charts.cluster_dns import ClusterDNS
-from inference_charts.harness import Harness
+from inference_charts.checks.cluster_dns import ClusterDNS
+from inference_charts.checks.harness import Harness
+from inference_charts.render.cases import Case, load_case
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 LWS_EXAMPLE = EXAMPLES / "vllm-llama-405b-tp8-pp2.yaml"

@@ -1,5 +1,5 @@
 """chart-testing configuration (ci/), the ci/*-values.yaml scenarios, `make ct-lint` without ct
-(inference_charts.ctlint), `make package`, changelogs and the platform-repo workflow."""
+(inference_charts.devtools.ctlint), `make package`, changelogs and the platform-repo workflow."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import helm_python
 import pytest
 import yaml
 from inference_charts import ctlint, package, paths
-from inference_charts.cases import Case
-from inference_charts.engine import helm_clis, parse_manifests
-from inference_charts.harness import Harness
+from inference_charts.checks.harness import Harness
+from inference_charts.render.cases import Case
+from inference_charts.render.engine import helm_clis, parse_manifests
 
 CONFIG = ctlint.load_config()
 FOLDERS = ctlint.chart_folders(CONFIG)

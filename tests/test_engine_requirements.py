@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from helpers import env_of
 from inference_charts import requirements, runtime
-from inference_charts.bad_values import BASE_VALUES
-from inference_charts.cases import Case, load_case
-from inference_charts.harness import Harness
-from inference_charts.merging import deep_merge
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.bad_values import BASE_VALUES
+from inference_charts.render.cases import Case, load_case
+from inference_charts.render.merging import deep_merge
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
 
@@ -126,7 +126,7 @@ def test_the_readmes_state_every_minimum_version(readme: str) -> None:
 
 @pytest.mark.parametrize("feature", [f for f in requirements.LWS_FEATURES if f.value], ids=lambda f: f.value)
 def test_the_schema_says_which_lws_a_value_needs(feature: requirements.LwsFeature) -> None:
-    from inference_charts.schema_bundle import bundle
+    from inference_charts.commands.schema_bundle import bundle
 
     node = bundle("vllm-multinode")
     for key in feature.value.split("."):

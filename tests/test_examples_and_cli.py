@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 from inference_charts import cli
-from inference_charts.cases import example_files, load_case
-from inference_charts.harness import Harness
-from inference_charts.summary import render_summary
+from inference_charts.checks.harness import Harness
+from inference_charts.commands.summary import render_summary
+from inference_charts.render.cases import example_files, load_case
 
 EXAMPLES = example_files()
 
@@ -89,8 +89,8 @@ def test_gen_check_passes_on_clean_tree() -> None:
 
 
 def _notes(harness: Harness, **changes) -> str:
-    from inference_charts.bad_values import BASE_VALUES
-    from inference_charts.merging import deep_merge
+    from inference_charts.devtools.bad_values import BASE_VALUES
+    from inference_charts.render.merging import deep_merge
 
     values = deep_merge(BASE_VALUES, changes)
     return harness.embedded.render("vllm-multinode", values, "r", "ns").notes

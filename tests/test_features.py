@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from helpers import command_line, env_of, one
 from inference_charts import runtime
-from inference_charts.bad_values import BASE_VALUES
-from inference_charts.cases import Case
-from inference_charts.harness import Harness
-from inference_charts.merging import deep_merge
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.bad_values import BASE_VALUES
+from inference_charts.render.cases import Case
+from inference_charts.render.merging import deep_merge
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 from inference_charts import generate, paths
-from inference_charts.merging import deep_merge
-from inference_charts.schema_bundle import bundle, defaults
+from inference_charts.commands.schema_bundle import bundle, defaults
+from inference_charts.render.merging import deep_merge
 
 
 @pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)

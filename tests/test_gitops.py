@@ -13,10 +13,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 from inference_charts import gitops, kube_schemas, paths
-from inference_charts.cases import Case
-from inference_charts.engine import EmbeddedHelm
-from inference_charts.harness import Harness
-from inference_charts.matrix import all_cases
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.matrix import all_cases
+from inference_charts.render.cases import Case
+from inference_charts.render.engine import EmbeddedHelm
 
 HELMFILE_SCHEMA = json.loads((paths.SCHEMAS_DIR / "gitops" / "helmfile.schema.json").read_text())
 ENVIRONMENTS = ("staging", "production")

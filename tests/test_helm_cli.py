@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import pytest
-from inference_charts.bad_values import all_bad_values, names_key
-from inference_charts.cases import Case
-from inference_charts.engine import helm_clis
-from inference_charts.harness import Harness
-from inference_charts.matrix import all_cases
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.bad_values import all_bad_values, names_key
+from inference_charts.devtools.matrix import all_cases
+from inference_charts.render.cases import Case
+from inference_charts.render.engine import helm_clis
 
 CLIS = helm_clis()
 CASES = all_cases()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import one
 from inference_charts import invariants, kube_schemas
-from inference_charts.cases import Case, load_case
-from inference_charts.harness import Harness
+from inference_charts.checks.harness import Harness
+from inference_charts.render.cases import Case, load_case
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "vllm-llama-405b-tp8-pp2.yaml"
 

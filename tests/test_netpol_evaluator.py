@@ -1,11 +1,11 @@
-"""inference_charts.netpol: ingress NetworkPolicy evaluation against the Kubernetes NetworkPolicy semantics."""
+"""inference_charts.checks.netpol: ingress NetworkPolicy evaluation against the Kubernetes NetworkPolicy semantics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from inference_charts.netpol import (
+from inference_charts.checks.netpol import (
     NAMESPACE_NAME_LABEL,
     Endpoint,
     allowed,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from helpers import of_kind, one
 from inference_charts import netpol, runtime
-from inference_charts.invariants import pods_by_group
-from inference_charts.matrix import MatrixCase, all_cases
+from inference_charts.checks.invariants import pods_by_group
+from inference_charts.devtools.matrix import MatrixCase, all_cases
 
 CASES = all_cases()
 RAY_GCS, NCCL_SOCKET, API = 6379, 45123, 8000
@@ -70,7 +70,7 @@ def test_policies_admit_the_group_and_the_api_clients_only(m: MatrixCase, evalua
 
 
 def test_monitor_opens_the_api_port_to_prometheus(evaluated_case) -> None:
-    from inference_charts.matrix import production_matrix
+    from inference_charts.devtools.matrix import production_matrix
 
     case = next(k for k in production_matrix() if k.knob == "service-monitor").case
     objects = evaluated_case(case).objects
@@ -85,7 +85,7 @@ def test_monitor_opens_the_api_port_to_prometheus(evaluated_case) -> None:
 def test_preflight_pods_only_talk_to_each_other(harness) -> None:
     import copy
 
-    from inference_charts.cases import Case
+    from inference_charts.render.cases import Case
 
     m = next(c for c in CASES if c.topology.pods == 2 and c.chart == "vllm-multinode")
     values = copy.deepcopy(m.case.values)

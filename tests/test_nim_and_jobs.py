@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import env_of, of_kind, one
 from inference_charts import runtime
-from inference_charts.matrix import MatrixCase, nim_matrix, nim_profile, vllm_indexed_job_matrix
-from inference_charts.podsim.kubelet import expand
+from inference_charts.devtools.matrix import MatrixCase, nim_matrix, nim_profile, vllm_indexed_job_matrix
+from inference_charts.devtools.podsim.kubelet import expand
 
 NIM = nim_matrix()
 JOBS = vllm_indexed_job_matrix() + [m for m in NIM if m.workload == "IndexedJob"]

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import yaml
 from inference_charts import cli
-from inference_charts.cases import Case, load_case
-from inference_charts.harness import Harness
+from inference_charts.checks.harness import Harness
 from inference_charts.planner import memory
 from inference_charts.planner.catalog import GPUS, MODELS, UnknownModelError, find_model
 from inference_charts.planner.hfconfig import model_from_config, parse_count
 from inference_charts.planner.plan import Cluster, Plan, PlanningError, Workload, make_plan
 from inference_charts.planner.values import ValuesError, ValuesOptions, build_values, document
+from inference_charts.render.cases import Case, load_case
 
 GB = 1e9
 
@@ -463,7 +463,7 @@ def test_written_data_parallel_values_render_clean(tmp_path: Path, harness: Harn
     assert topology["modelShape"]["experts"] == 256 and case.values["launcher"]["kind"] == "native"
     result = harness.evaluate(case)
     assert result.ok, result.problems()
-    from inference_charts.summary import render_summary
+    from inference_charts.commands.summary import render_summary
 
     assert ("TP 1 x PP 1 x DP 16 = 16 GPUs per group (vLLM's native launcher across pods, expert parallel)"
             in render_summary(result))

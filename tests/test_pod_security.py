@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 from inference_charts import pss
-from inference_charts.cases import Case
-from inference_charts.matrix import all_cases, production_matrix
+from inference_charts.devtools.matrix import all_cases, production_matrix
+from inference_charts.render.cases import Case
 
 CASES = [m.case for m in all_cases()] + [k.case for k in production_matrix()]
 RDMA = ("infiniband", "roce")

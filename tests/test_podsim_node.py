@@ -5,7 +5,7 @@ the container's command. On a loaded machine the watcher can read the launcher's
 for an exec made the Ray suite see "the engine" start before the leader's script had run at all.
 """
 
-from inference_charts.podsim.group import is_new_exec
+from inference_charts.devtools.podsim.group import is_new_exec
 
 SCRIPT = ["bash", "-c", "echo leader", "leader"]
 
@@ -22,7 +22,7 @@ def test_an_engine_exec_is_one_and_an_unchanged_or_empty_read_is_not() -> None:
 
 
 def test_the_runtime_gives_a_uid_with_no_passwd_entry_home_slash_and_keeps_a_rendered_home() -> None:
-    from inference_charts.podsim.kubelet import with_runtime_home
+    from inference_charts.devtools.podsim.kubelet import with_runtime_home
 
     assert with_runtime_home({"PATH": "/bin"}, 1000)["HOME"] == "/"
     assert with_runtime_home({"HOME": ""}, 0)["HOME"] == "/root"

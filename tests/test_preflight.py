@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from helpers import env_of, of_kind
 from inference_charts import runtime
-from inference_charts.cases import Case
-from inference_charts.harness import Harness
-from inference_charts.matrix import MatrixCase, all_cases
-from inference_charts.merging import deep_merge
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.matrix import MatrixCase, all_cases
+from inference_charts.render.cases import Case
+from inference_charts.render.merging import deep_merge
 
 CASES = all_cases()
 HOOK = "helm.sh/hook"
@@ -248,7 +248,7 @@ def test_message_sizes(program) -> None:
 
 def test_cli_writes_the_rendered_program_and_settings(tmp_path: Path, harness: Harness) -> None:
     from inference_charts import cli
-    from inference_charts.cases import load_case
+    from inference_charts.render.cases import load_case
 
     example = Path(__file__).parents[1] / "examples" / "vllm-preflight-nvlink-2gpu.yaml"
     assert cli.main(["preflight", str(example), "--out", str(tmp_path)]) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from helpers import env_of, of_kind, one
 from inference_charts import runtime
-from inference_charts.matrix import PRODUCTION_KNOBS, KnobCase, production_matrix
+from inference_charts.devtools.matrix import PRODUCTION_KNOBS, KnobCase, production_matrix
 
 CASES = production_matrix()
 RDMA_PROFILES = ("infiniband", "roce")
@@ -181,7 +181,7 @@ def test_subgroups(k: KnobCase, evaluated_case) -> None:
 
 def test_names_that_yaml_reads_as_booleans_stay_strings(harness) -> None:
     """Secret, claim, class and pull-secret names are quoted: "n", "no" or "on" must not become false."""
-    from inference_charts.cases import Case
+    from inference_charts.render.cases import Case
 
     values = {"model": {"name": "m", "hfToken": {"secretName": "n", "secretKey": "on"}},
               "imagePullSecrets": ["no"], "cache": {"type": "existingClaim", "existingClaim": {"name": "yes"}},

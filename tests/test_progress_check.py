@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from helpers import one
-from inference_charts.bad_values import BASE_VALUES
-from inference_charts.cases import Case
-from inference_charts.harness import Harness
-from inference_charts.merging import deep_merge
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.bad_values import BASE_VALUES
+from inference_charts.render.cases import Case
+from inference_charts.render.merging import deep_merge
 
 
 class FakeEngine:

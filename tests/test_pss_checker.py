@@ -1,4 +1,4 @@
-"""inference_charts.pss: the Pod Security Standards checker. A compliant pod passes both profiles; each
+"""inference_charts.checks.pss: the Pod Security Standards checker. A compliant pod passes both profiles; each
 control of the specification has a pod that fails it, and only it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from inference_charts import pss
-from inference_charts.pss import Violation, manifest_violations, pod_templates, violations
+from inference_charts.checks.pss import Violation, manifest_violations, pod_templates, violations
 
 Spec = dict[str, Any]
 

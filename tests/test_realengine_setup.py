@@ -1,4 +1,4 @@
-"""The real engine's set-up (inference_charts.realengine): the .venv-vllm stamp and build steps, the vllm
+"""The real engine's set-up (inference_charts.devtools.realengine): the .venv-vllm stamp and build steps, the vllm
 metadata shim, and the tiny model. All but the last test run without .venv-vllm (subprocess is faked);
 the model test uses that environment's interpreter and skips, saying why, when it is absent."""
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from inference_charts import paths
-from inference_charts.realengine import tiny_model, venv
+from inference_charts.devtools.realengine import tiny_model, venv
 
 
 def _fake_env(root: Path, stamp: str | None) -> Path:
@@ -143,7 +143,7 @@ def test_ensure_tiny_model_builds_beside_and_renames(tmp_path: Path) -> None:
 _BUILD_TWICE = """
 import json, sys
 from pathlib import Path
-from inference_charts.realengine.tiny_model import build_tiny_model
+from inference_charts.devtools.realengine.tiny_model import build_tiny_model
 from transformers import AutoConfig, AutoTokenizer
 first, second = (build_tiny_model(Path(p)) for p in sys.argv[1:3])
 tok = AutoTokenizer.from_pretrained(first)

@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 import yaml
 from inference_charts import paths, umbrella
-from inference_charts.cases import Case
-from inference_charts.engine import EmbeddedHelm, Rendered, parse_manifests
-from inference_charts.harness import Harness
-from inference_charts.matrix import all_cases
-from inference_charts.schema_bundle import bundle
+from inference_charts.checks.harness import Harness
+from inference_charts.commands.schema_bundle import bundle
+from inference_charts.devtools.matrix import all_cases
+from inference_charts.render.cases import Case
+from inference_charts.render.engine import EmbeddedHelm, Rendered, parse_manifests
 
 UMBRELLA = paths.UMBRELLA_CHART
 

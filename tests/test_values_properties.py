@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from inference_charts import paths
-from inference_charts.bad_values import BASES
-from inference_charts.cases import Case, example_files, load_case
-from inference_charts.harness import Harness, Result
-from inference_charts.merging import deep_merge
-from inference_charts.schema_bundle import Schema, bundle
+from inference_charts.checks.harness import Harness, Result
+from inference_charts.commands.schema_bundle import Schema, bundle
+from inference_charts.devtools.bad_values import BASES
+from inference_charts.render.cases import Case, example_files, load_case
+from inference_charts.render.merging import deep_merge
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_LABEL = re.compile(rf"^{_LABEL}$")

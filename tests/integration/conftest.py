@@ -10,8 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from inference_charts.harness import Harness
-from inference_charts.podsim import group, net
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.podsim import group, net
 from ray_scenarios import SCENARIOS, Outcome, Scenario, execute, render
 
 STAGGER_SECONDS = 3.0

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inference_charts.cases import Case
-from inference_charts.harness import Harness
-from inference_charts.podsim import checks
-from inference_charts.podsim.group import GroupSim, leftovers
-from inference_charts.podsim.prober import ProbeState
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.podsim import checks
+from inference_charts.devtools.podsim.group import GroupSim, leftovers
+from inference_charts.devtools.podsim.prober import ProbeState
+from inference_charts.render.cases import Case
 
 #: The Ray launcher with an image that carries Ray: the stand-in engine plays vLLM on the Ray path only.
 BASE: dict[str, Any] = {"model": {"name": "meta-llama/Llama-3.1-405B-Instruct"}, "launcher": {"kind": "ray"},

@@ -17,9 +17,9 @@ from typing import Any
 
 from helpers import one
 from inference_charts import runtime
-from inference_charts.cluster_dns import ClusterDNS
-from inference_charts.harness import Harness
-from inference_charts.podsim.group import GroupSim
+from inference_charts.checks.cluster_dns import ClusterDNS
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.podsim.group import GroupSim
 from ray_scenarios import HEAD_WAIT, merged, render, topology
 
 GROUP = merged(topology(2, 8, 2), {"ray": {"headWaitTimeoutSeconds": HEAD_WAIT}})

@@ -1,7 +1,7 @@
 """The Ray group forms, for real: the leader and worker containers as the vLLM chart renders them, run
 with the real `ray` package, each pod a Linux network namespace with its own address, the engine a
-stand-in (tools/inference_charts/podsim/standin/vllm). See tests/integration/ray_scenarios.py for the runs
-and tools/inference_charts/podsim/checks.py for what each assertion reads.
+stand-in (tools/inference_charts/devtools/podsim/standin/vllm). See tests/integration/ray_scenarios.py for the runs
+and tools/inference_charts/devtools/podsim/checks.py for what each assertion reads.
 
 Each assertion is shown to fail: a deliberately broken values case per assertion, for which the test
 requires the same check to report a problem.
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inference_charts.harness import Harness
-from inference_charts.podsim import net
-from inference_charts.podsim.group import GroupSim, leftovers
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.podsim import net
+from inference_charts.devtools.podsim.group import GroupSim, leftovers
 from ray_scenarios import BY_NAME, Outcome, merged, render, topology
 
 pytestmark = pytest.mark.integration
@@ -120,7 +120,7 @@ def test_cleanup_when_the_run_fails_midway(podsim: None, harness: Harness, tmp_p
 _CHILD = textwrap.dedent("""
     import json, os, signal, sys, time
     from pathlib import Path
-    from inference_charts.podsim import group
+    from inference_charts.devtools.podsim import group
     objects = json.load(open(sys.argv[1]))
     group.install_signal_cleanup()
     sim = group.GroupSim(objects, Path(sys.argv[2])).__enter__()   # never left: cleanup is atexit's job

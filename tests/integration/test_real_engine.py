@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inference_charts.harness import Harness
-from inference_charts.podsim.group import GroupSim, leftovers
-from inference_charts.realengine import serving as re_
+from inference_charts.checks.harness import Harness
+from inference_charts.devtools.podsim.group import GroupSim, leftovers
+from inference_charts.devtools.realengine import serving as re_
 
 WORKER_HEAD_START = 20.0
 
 
 @pytest.fixture(scope="module")
 def engine(podsim: None) -> re_.Engine:
-    from inference_charts.realengine.tiny_model import ensure_tiny_model
-    from inference_charts.realengine.venv import ensure_vllm_env
+    from inference_charts.devtools.realengine.tiny_model import ensure_tiny_model
+    from inference_charts.devtools.realengine.venv import ensure_vllm_env
 
     bin_dir = ensure_vllm_env()
     return re_.Engine(bin_dir, ensure_tiny_model(bin_dir))
@@ -143,7 +143,7 @@ def test_a_group_that_loads_another_dtype_answers_other_tokens(runs: dict) -> No
 
 @pytest.mark.parametrize("name", ["tp2-worker-first", "dp2-hang"])
 def test_every_engine_process_runs_as_the_rendered_non_root_uid_with_no_passwd_entry(runs: dict, name: str) -> None:
-    from inference_charts.podsim.kubelet import IMAGE_PASSWD
+    from inference_charts.devtools.podsim.kubelet import IMAGE_PASSWD
 
     accounts = {int(line.split(":")[2]) for line in IMAGE_PASSWD.splitlines()}
     facts = runs[name]

@@ -7,11 +7,20 @@ import json
 import sys
 from pathlib import Path
 
-from .catalog import DTYPE_BYTES, GIB, GPUS, MODELS, ModelSpec, UnknownModelError, find_gpu, find_model
-from .hfconfig import ConfigError, model_from_config, parse_count
-from .plan import FABRICS, Cluster, PlanningError, Workload, make_plan
-from .report import render_json, render_text
-from .values import CHARTS, ValuesError, ValuesOptions, document, dump
+from inference_charts.planner.catalog import (
+    DTYPE_BYTES,
+    GIB,
+    GPUS,
+    MODELS,
+    ModelSpec,
+    UnknownModelError,
+    find_gpu,
+    find_model,
+)
+from inference_charts.planner.hfconfig import ConfigError, model_from_config, parse_count
+from inference_charts.planner.plan import FABRICS, Cluster, PlanningError, Workload, make_plan
+from inference_charts.planner.report import render_json, render_text
+from inference_charts.planner.values import CHARTS, ValuesError, ValuesOptions, document, dump
 
 
 def add_arguments(sub: argparse.ArgumentParser) -> None:
@@ -116,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_written(path: Path) -> int:
     """Renders and checks the file just written, so a plan never hands over values the chart refuses."""
-    from ..cases import load_case
-    from ..harness import Harness
+    from inference_charts.checks.harness import Harness
+    from inference_charts.render.cases import load_case
 
     result = Harness().evaluate(load_case(path))
     status = "passes check" if result.ok else "FAILS check"

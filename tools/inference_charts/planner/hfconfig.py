@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .catalog import Mla, ModelSpec
+from inference_charts.planner.catalog import Mla, ModelSpec
 
 
 class ConfigError(ValueError):

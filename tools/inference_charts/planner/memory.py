@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .catalog import DTYPE_BYTES, ModelSpec
+from inference_charts.planner.catalog import DTYPE_BYTES, ModelSpec
 
 
 def weight_bytes(model: ModelSpec, dtype: str) -> float:

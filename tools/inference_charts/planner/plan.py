@@ -33,9 +33,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import memory
-from .catalog import DTYPE_BYTES, GIB, ModelSpec
-from .memory import GpuMemory, gb
+from inference_charts.planner import memory
+from inference_charts.planner.catalog import DTYPE_BYTES, GIB, ModelSpec
+from inference_charts.planner.memory import GpuMemory, gb
 
 FABRICS = ("infiniband", "roce", "ethernet")
 TP_ACROSS_NODES_MIN_GBPS = 200.0

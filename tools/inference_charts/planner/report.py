@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import memory
-from .catalog import DTYPE_BYTES
-from .memory import gb
-from .plan import Candidate, Plan, nodes_text
+from inference_charts.planner import memory
+from inference_charts.planner.catalog import DTYPE_BYTES
+from inference_charts.planner.memory import gb
+from inference_charts.planner.plan import Candidate, Plan, nodes_text
 
 
 def verdict(plan: Plan, candidate: Candidate) -> str:

@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from ..schema_bundle import bundle, defaults
-from .catalog import DTYPE_BYTES, GIB
-from .memory import gb
-from .plan import Plan, nodes_text
+from inference_charts.commands.schema_bundle import bundle, defaults
+from inference_charts.planner.catalog import DTYPE_BYTES, GIB
+from inference_charts.planner.memory import gb
+from inference_charts.planner.plan import Plan, nodes_text
 
 CHARTS = ("vllm-multinode", "nim-multinode")
 #: Headroom of the model cache over the checkpoint: tokenizer, config, partial downloads.

@@ -1,0 +1,14 @@
+"""The checks: what a rendered release must satisfy, and the models of the cluster they rest on.
+
+harness       render a case and run every check on it: one call, one result
+kube_schemas  Kubernetes' OpenAPI schemas (oldest and newest supported) and the custom-resource schemas
+invariants    the suite's own rules (parallel arithmetic, leader-only exposure, names, fabric, cache)
+pss           Pod Security Standards, "restricted"
+netpol        NetworkPolicy ingress evaluation
+runtime       what the controllers make of the rendered workloads (LeaderWorkerSet, Job), cited upstream
+cluster_dns   which names resolve to which pod, as cluster DNS serves them, cited upstream
+requirements  which LeaderWorkerSet and Kubernetes versions a release needs
+umbrella      which engine charts an umbrella release installs
+
+A check reads rendered objects and returns findings; it renders nothing and runs nothing.
+"""
