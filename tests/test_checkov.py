@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from inference_charts import checkov_run
+from inference_charts.devtools import checkov_run
 from inference_charts.devtools.checkov_run import (
     CheckovException,
     CheckovReport,

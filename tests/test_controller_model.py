@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers import one
-from inference_charts import invariants, runtime
+from inference_charts.checks import invariants, runtime
 from inference_charts.checks.cluster_dns import ClusterDNS
 from inference_charts.checks.harness import Harness
 from inference_charts.render.cases import Case, load_case

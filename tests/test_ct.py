@@ -10,8 +10,9 @@ from pathlib import Path
 import helm_python
 import pytest
 import yaml
-from inference_charts import ctlint, package, paths
+from inference_charts import paths
 from inference_charts.checks.harness import Harness
+from inference_charts.devtools import ctlint, package
 from inference_charts.render.cases import Case
 from inference_charts.render.engine import helm_clis, parse_manifests
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import env_of
-from inference_charts import requirements, runtime
+from inference_charts.checks import requirements, runtime
 from inference_charts.checks.harness import Harness
 from inference_charts.devtools.bad_values import BASE_VALUES
 from inference_charts.render.cases import Case, load_case

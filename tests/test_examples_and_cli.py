@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from inference_charts import cli
 from inference_charts.checks.harness import Harness
+from inference_charts.commands import cli
 from inference_charts.commands.summary import render_summary
 from inference_charts.render.cases import example_files, load_case
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import command_line, env_of, one
-from inference_charts import runtime
+from inference_charts.checks import runtime
 from inference_charts.checks.harness import Harness
 from inference_charts.devtools.bad_values import BASE_VALUES
 from inference_charts.render.cases import Case

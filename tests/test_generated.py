@@ -8,7 +8,8 @@ import json
 import jsonschema
 import pytest
 import yaml
-from inference_charts import generate, paths
+from inference_charts import paths
+from inference_charts.commands import generate
 from inference_charts.commands.schema_bundle import bundle, defaults
 from inference_charts.render.merging import deep_merge
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from inference_charts import gitops, kube_schemas, paths
+from inference_charts import paths
+from inference_charts.checks import kube_schemas
 from inference_charts.checks.harness import Harness
+from inference_charts.devtools import gitops
 from inference_charts.devtools.matrix import all_cases
 from inference_charts.render.cases import Case
 from inference_charts.render.engine import EmbeddedHelm

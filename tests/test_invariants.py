@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from helpers import one
-from inference_charts import invariants, kube_schemas
+from inference_charts.checks import invariants, kube_schemas
 from inference_charts.checks.harness import Harness
 from inference_charts.render.cases import Case, load_case
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from helpers import command_line, env_of, flag, of_kind, one
-from inference_charts import runtime
+from inference_charts.checks import runtime
 from inference_charts.devtools.matrix import MatrixCase, vllm_matrix
 
 # The vLLM chart as LeaderWorkerSets; Indexed Jobs and NIM are in test_nim_and_jobs.py.

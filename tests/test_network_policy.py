@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import of_kind, one
-from inference_charts import netpol, runtime
+from inference_charts.checks import netpol, runtime
 from inference_charts.checks.invariants import pods_by_group
 from inference_charts.devtools.matrix import MatrixCase, all_cases
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers import env_of, of_kind, one
-from inference_charts import runtime
+from inference_charts.checks import runtime
 from inference_charts.devtools.matrix import MatrixCase, nim_matrix, nim_profile, vllm_indexed_job_matrix
 from inference_charts.devtools.podsim.kubelet import expand
 

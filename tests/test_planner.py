@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from inference_charts import cli
 from inference_charts.checks.harness import Harness
+from inference_charts.commands import cli
 from inference_charts.planner import memory
 from inference_charts.planner.catalog import GPUS, MODELS, UnknownModelError, find_model
 from inference_charts.planner.hfconfig import model_from_config, parse_count

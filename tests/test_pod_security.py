@@ -8,7 +8,7 @@ import copy
 from collections import Counter
 
 import pytest
-from inference_charts import pss
+from inference_charts.checks import pss
 from inference_charts.devtools.matrix import all_cases, production_matrix
 from inference_charts.render.cases import Case
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from helpers import env_of, of_kind
-from inference_charts import runtime
+from inference_charts.checks import runtime
 from inference_charts.checks.harness import Harness
 from inference_charts.devtools.matrix import MatrixCase, all_cases
 from inference_charts.render.cases import Case
@@ -247,7 +247,7 @@ def test_message_sizes(program) -> None:
 
 
 def test_cli_writes_the_rendered_program_and_settings(tmp_path: Path, harness: Harness) -> None:
-    from inference_charts import cli
+    from inference_charts.commands import cli
     from inference_charts.render.cases import load_case
 
     example = Path(__file__).parents[1] / "examples" / "vllm-preflight-nvlink-2gpu.yaml"
@@ -262,7 +262,7 @@ def test_cli_writes_the_rendered_program_and_settings(tmp_path: Path, harness: H
 
 
 def test_cli_refuses_a_release_without_preflight(tmp_path: Path, capsys) -> None:
-    from inference_charts import cli
+    from inference_charts.commands import cli
 
     example = Path(__file__).parents[1] / "examples" / "vllm-llama-405b-tp8-pp2.yaml"
     assert cli.main(["preflight", str(example), "--out", str(tmp_path)]) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import env_of, of_kind, one
-from inference_charts import runtime
+from inference_charts.checks import runtime
 from inference_charts.devtools.matrix import PRODUCTION_KNOBS, KnobCase, production_matrix
 
 CASES = production_matrix()

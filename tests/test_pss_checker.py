@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from inference_charts import pss
+from inference_charts.checks import pss
 from inference_charts.checks.pss import Violation, manifest_violations, pod_templates, violations
 
 Spec = dict[str, Any]

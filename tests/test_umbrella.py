@@ -12,7 +12,8 @@ import helm_python
 import jsonschema
 import pytest
 import yaml
-from inference_charts import paths, umbrella
+from inference_charts import paths
+from inference_charts.checks import umbrella
 from inference_charts.checks.harness import Harness
 from inference_charts.commands.schema_bundle import bundle
 from inference_charts.devtools.matrix import all_cases

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import one
-from inference_charts import runtime
+from inference_charts.checks import runtime
 from inference_charts.checks.cluster_dns import ClusterDNS
 from inference_charts.checks.harness import Harness
 from inference_charts.devtools.podsim.group import GroupSim

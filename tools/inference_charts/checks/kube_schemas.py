@@ -28,8 +28,9 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 import kubernetes_validate
-from inference_charts import paths
 from referencing import Registry, Resource
+
+from inference_charts import paths
 
 OLDEST_KUBERNETES = "1.28"
 NEWEST_KUBERNETES = ".".join(kubernetes_validate.utils.latest_version().split(".")[:2])

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
+
 from inference_charts.commands.schema_bundle import Schema, defaults
 
 HEADER = "# Generated from the values schema by `inference-charts gen`. Edit schemas/values/, not this file.\n"

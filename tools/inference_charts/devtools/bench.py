@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+
 from inference_charts import paths
 from inference_charts.checks import kube_schemas
 from inference_charts.checks.harness import Harness

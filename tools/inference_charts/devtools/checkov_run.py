@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from inference_charts import paths
 from inference_charts.render.cases import Case
 

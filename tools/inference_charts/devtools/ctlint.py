@@ -34,10 +34,11 @@ from typing import Any
 
 import yamale
 import yaml
-from inference_charts import paths
-from inference_charts.render import engine
 from yamllint import linter
 from yamllint.config import YamlLintConfig
+
+from inference_charts import paths
+from inference_charts.render import engine
 
 DEFAULT_CONFIG = paths.CI_DIR / "ct.yaml"
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import helm_python
 import yaml
+
 from inference_charts import paths
 from inference_charts.render.cases import Case
 from inference_charts.render.engine import parse_manifests

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import yaml
+
 from inference_charts import paths
 from inference_charts.devtools.ctlint import helm_binary
 from inference_charts.render import engine

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import helm_python
 import yaml
+
 from inference_charts import paths
 
 Manifest = dict[str, Any]
