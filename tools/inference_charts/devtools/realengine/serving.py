@@ -56,18 +56,19 @@ class Engine:
                      files=(str(self.bin_dir.parent), str(self.model)))
 
 
-def values(model: Path, pods: int, tensor: int, data: int = 1, **more: Any) -> dict[str, Any]:
+def values(model_dir: Path, /, pods: int, tensor: int, data: int = 1, **more: Any) -> dict[str, Any]:
+    """The chart's values for the tiny model in model_dir; ``more`` is merged over them (a values key each)."""
     base = {
         # float32 as the weights are: the CPU build would load them as bfloat16, whose near-ties flip
         # greedy tokens between one pod and a group that sums its all-reduce in another order.
-        "model": {"name": str(model), "servedModelName": SERVED, "maxModelLen": 512, "offline": True,
+        "model": {"name": str(model_dir), "servedModelName": SERVED, "maxModelLen": 512, "offline": True,
                   "extraArgs": ["--dtype", "float32"]},
         "topology": {"podsPerGroup": pods, "gpusPerPod": tensor * data // pods, "tensorParallelSize": tensor,
                      "pipelineParallelSize": 1, "dataParallelSize": data},
         "launcher": {"kind": "native", "leaderWaitTimeoutSeconds": 600},
         # The model directory is a node directory mounted at the same path (podsim creates nothing
         # outside its own folders, so the mount path must exist here).
-        "cache": {"type": "hostPath", "hostPath": {"path": str(model.parent)}, "mountPath": str(model.parent)},
+        "cache": {"type": "hostPath", "hostPath": {"path": str(model_dir.parent)}, "mountPath": str(model_dir.parent)},
         "fabric": {"profile": "ethernet", "socketInterface": "eth0"},
         "sharedMemory": {"sizeLimit": "2Gi"},
         "probes": PROBES,
