@@ -116,7 +116,8 @@ def test_an_indexed_job_release_needs_no_lws(harness: Harness) -> None:
     assert requirements.lws_minimum(result.objects) is None
 
 
-@pytest.mark.parametrize("readme", ["README.md", "charts/vllm-multinode/README.md", "charts/nim-multinode/README.md"])
+@pytest.mark.parametrize("readme", ["docs/requirements.md", "charts/vllm-multinode/README.md",
+                                    "charts/nim-multinode/README.md"])
 def test_the_readmes_state_every_minimum_version(readme: str) -> None:
     text = (Path(__file__).parents[1] / readme).read_text()
     assert f"Kubernetes {requirements.MIN_KUBERNETES} or newer" in text

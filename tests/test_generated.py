@@ -1,5 +1,6 @@
-"""values.schema.json, values.yaml and the README values table are generated from schemas/values/ and
-must not drift; the bundled schema is plain draft-07 that old Helm 3 releases can read."""
+"""values.schema.json, values.yaml and the README values table are generated from schemas/values/, the
+requirements table in docs/requirements.md from checks/requirements.py, and none may drift; the bundled
+schema is plain draft-07 that old Helm 3 releases can read."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from inference_charts.render.merging import deep_merge
 def test_generated_files_are_up_to_date(chart: str) -> None:
     for path, content in generate.expected_files(chart).items():
         assert path.read_text() == content, f"{path} is out of date: run `make gen`"
-    assert generate.ROOT_README.read_text() == generate.expected_root_readme()
+
+
+def test_requirements_doc_is_up_to_date() -> None:
+    assert generate.REQUIREMENTS_DOC.read_text() == generate.expected_requirements_doc(), \
+        "docs/requirements.md is out of date: run `make gen`"
 
 
 def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
@@ -30,12 +35,23 @@ def test_generate_reports_drift(tmp_path, monkeypatch) -> None:
     edited.write_text("# edited by hand\n")
     monkeypatch.setattr(paths, "CHARTS_DIR", tmp_path)
     assert generate.generate_all(write=False) == [edited]
-    monkeypatch.setattr(generate, "ROOT_README", tmp_path / "README.md")
-    markers = "<!-- requirements:start -->\n<!-- requirements:end -->\n"
-    markers += "".join(f"<!-- values-table:{chart}:start -->\n<!-- values-table:{chart}:end -->\n"
-                       for chart in paths.ENGINE_CHARTS)
-    (tmp_path / "README.md").write_text(markers)
-    assert generate.generate_all(write=False) == [tmp_path / "README.md", edited]
+    # A requirements page whose generated section is empty (stale) is reported, and written when asked.
+    doc = tmp_path / "requirements.md"
+    doc.write_text("# Requirements\n\n<!-- requirements:start -->\n<!-- requirements:end -->\n\nafter\n")
+    monkeypatch.setattr(generate, "REQUIREMENTS_DOC", doc)
+    assert generate.generate_all(write=False) == [doc, edited]
+    assert generate.generate_all(write=True) == [doc, edited]
+    assert generate.generate_all(write=False) == []
+    assert doc.read_text() == generate.expected_requirements_doc()
+    assert doc.read_text().endswith("<!-- requirements:end -->\n\nafter\n")
+
+
+def test_a_page_without_its_markers_is_refused(tmp_path, monkeypatch) -> None:
+    doc = tmp_path / "requirements.md"
+    doc.write_text("# Requirements\n")
+    monkeypatch.setattr(generate, "REQUIREMENTS_DOC", doc)
+    with pytest.raises(ValueError, match="requirements:start"):
+        generate.expected_requirements_doc()
 
 
 @pytest.mark.parametrize("chart", paths.GENERATED_CHARTS)
