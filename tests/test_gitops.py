@@ -1,7 +1,7 @@
 """GitOps: the helmfile and Argo CD examples are valid against schemas of the fields they use and every
 chart they reference renders with the values they carry; no template depends on the cluster, chance or
 the clock (Argo CD renders with `helm template` and compares: random output never syncs); every
-matrix case renders identically twice; hooks are the kinds Argo CD maps as the README says."""
+matrix case renders identically twice; hooks are the kinds Argo CD maps as docs/gitops.md says."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ def test_umbrella_renders_identically_twice() -> None:
 
 # --- hooks, as Argo CD maps them -----------------------------------------------------------------------
 
-#: Helm hooks the charts use and what Argo CD makes of them (README, "Argo CD and Helm hooks").
+#: Helm hooks the charts use and what Argo CD makes of them (docs/gitops.md, "Argo CD and Helm hooks").
 ARGOCD_HOOK_MAPPING = {"pre-install": "PreSync", "pre-upgrade": "PreSync", "test": "skipped"}
 
 
@@ -205,4 +205,17 @@ def test_hooks_are_the_kinds_argocd_maps(harness: Harness) -> None:
             if "helm.sh/hook-weight" in annotations:
                 int(annotations["helm.sh/hook-weight"])  # becomes the object's sync wave
     assert seen == set(ARGOCD_HOOK_MAPPING)
+
+
+def test_the_gitops_page_states_the_hook_mapping() -> None:
+    """docs/gitops.md's table gives each hook the charts use the treatment the test above relies on."""
+    text = (paths.REPO_ROOT / "docs" / "gitops.md").read_text()
+    section = text.split("## Argo CD and Helm hooks", 1)[1]
+    rows = {line.split("|")[1]: line.split("|")[2] for line in section.splitlines() if line.startswith("| `")}
+    for hook, treatment in ARGOCD_HOOK_MAPPING.items():
+        row = next((cells for first, cells in rows.items() if f"`{hook}`" in first or f"hook: {hook}`" in first),
+                   None)
+        assert row is not None, f"docs/gitops.md has no row for the {hook} hook"
+        assert treatment in row, f"docs/gitops.md: {hook} should be {treatment}: {row}"
+    assert "argocd.argoproj.io/hook: Skip" in section
 

@@ -6,7 +6,7 @@ workers' probes). On a multi-pod group with probes.rayGroupCheck, startup and li
 group check as role "member" (mnc.rayGroupCheck; index 0 asks the engine's endpoint first), as the
 LeaderWorkerSet's pods do: a lost pod fails every other pod's liveness, so the kubelet restarts them in
 place (a worker container that restarts in place and rejoins the old head before the leader's liveness
-fails is not caught: README, "Workload kinds"). Every check is bounded one second under the probe's own timeout.
+fails is not caught: docs/workloads.md). Every check is bounded one second under the probe's own timeout.
 Takes (dict "root" $ "path" <readiness path> "livenessPath" <liveness path> "cli" <the head check's Ray
 subcommand, see mnc.rayHeadCheckCommand>).
 */}}
