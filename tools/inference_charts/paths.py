@@ -1,10 +1,18 @@
-"""Where things live in the repository."""
+"""Where things live in the repository, and whether there is one.
+
+The package runs from a checkout (tools/inference_charts in this repository, `pip install -e .`) or
+installed from a wheel with no checkout at all. Everything below REPO_ROOT exists only in the first
+case; code that the installed `inference-charts check` reaches asks ``checkout()`` first and reads
+nothing under REPO_ROOT when it answers None.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parents[1]
 CHARTS_DIR = REPO_ROOT / "charts"
 LIBRARY_CHART = CHARTS_DIR / "multinode-common"
 SCHEMAS_DIR = REPO_ROOT / "schemas"
@@ -32,3 +40,29 @@ def chart_dir(chart: str) -> Path:
 
 def values_schema_source(chart: str) -> Path:
     return VALUES_SCHEMAS_DIR / f"{chart}.schema.json"
+
+
+def checkout() -> Path | None:
+    """The repository this package runs from, or None when it is installed (a wheel in site-packages,
+    where REPO_ROOT would be some folder of the Python installation)."""
+    if PACKAGE_DIR.parent.name != "tools":
+        return None
+    if not (REPO_ROOT / "pyproject.toml").is_file() or not (LIBRARY_CHART / "Chart.yaml").is_file():
+        return None
+    return REPO_ROOT
+
+
+def crd_schemas_dir() -> Path:
+    """The custom-resource schemas: schemas/crds in a checkout (the source), else the copy the wheel
+    carries as package data (setup.py copies schemas/crds into inference_charts/crds when it builds)."""
+    return CRD_SCHEMAS_DIR if checkout() else PACKAGE_DIR / "crds"
+
+
+def cache_dir() -> Path:
+    """Where generated validator code is cached: .cache/ in a checkout (`make clean` removes it), else
+    the user's cache folder, never the installation's own folders."""
+    root = checkout()
+    if root is not None:
+        return root / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "inference-charts"

@@ -3,14 +3,16 @@
 Built-in kinds are checked with the strict schemas that ``kubernetes-validate`` ships (unknown fields
 are errors), once for the oldest and once for the newest Kubernetes version we support. Validators are
 compiled once per (Kubernetes version, apiVersion, kind) and reused: building one costs far more than
-running it. Custom resources are checked against the schemas in schemas/crds/, and the pod templates
+running it. Custom resources are checked against the schemas in schemas/crds/ (in an installed
+package, the copy it carries: paths.crd_schemas_dir), and the pod templates
 and claim templates inside a LeaderWorkerSet against Kubernetes' own PodTemplateSpec and
 PersistentVolumeClaimSpec, so a typo deep in a pod template is caught too.
 
 Speed: each schema is also compiled to Python code by fastjsonschema (with the definitions it reaches
 inlined as draft-07), which checks a pod template in a fraction of a millisecond; the generated code is
-cached under .cache/validators. Only when that fast check fails does ``jsonschema`` walk the object
-again, to report every error with its path. Formats are not asserted in either path (``jsonschema``
+cached under .cache/validators (paths.cache_dir: the checkout's, else the user's cache folder). Only
+when that fast check fails does ``jsonschema`` walk the object again, to report every error with its
+path. Formats are not asserted in either path (``jsonschema``
 does not assert them by default), so both agree on what is valid.
 """
 
@@ -39,7 +41,6 @@ SUPPORTED_KUBERNETES = (OLDEST_KUBERNETES, NEWEST_KUBERNETES)
 _SCHEMA_ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 _DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
 _DEFINITION_REF = re.compile(r"^(?:/api/_definitions\.json|https://kubernetes\.io/api/_definitions\.json)?#/\$defs/(.+)$")
-_CODE_CACHE = paths.REPO_ROOT / ".cache" / "validators"
 
 FastCheck = Callable[[Any], Any]
 
@@ -61,6 +62,8 @@ class SchemaError:
     obj: str
     path: str
     message: str
+    #: The custom-resource schema file the object failed, or "" for Kubernetes' own schemas.
+    schema: str = ""
 
     def __str__(self) -> str:
         where = f" at {self.path}" if self.path else ""
@@ -110,16 +113,19 @@ def _fast_check(schema: dict[str, Any]) -> FastCheck:
     """fastjsonschema's compiled check of a draft-07 schema, its code cached on disk by content."""
     text = json.dumps(schema, sort_keys=True)
     digest = hashlib.sha256(f"{fastjsonschema.VERSION}\nno-defaults\n{text}".encode()).hexdigest()[:32]
-    cached = _CODE_CACHE / f"{digest}.py"
+    cached = paths.cache_dir() / "validators" / f"{digest}.py"
     if cached.exists():
         code = cached.read_text()
     else:
         # use_default=False: fastjsonschema would otherwise write schema defaults into the checked object.
         code = fastjsonschema.compile_to_code(schema, use_default=False, use_formats=False)
-        _CODE_CACHE.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".{id(schema)}.tmp")
-        temporary.write_text(code)
-        temporary.replace(cached)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cached.with_suffix(f".{id(schema)}.tmp")
+            temporary.write_text(code)
+            temporary.replace(cached)
+        except OSError:
+            pass  # a read-only home (a CI sandbox): the code runs uncached, only slower to start
     namespace: dict[str, Any] = {}
     exec(compile(code, str(cached), "exec"), namespace)
     check: FastCheck = namespace["validate"]
@@ -179,7 +185,7 @@ class KubeValidator:
         key = (api_version, kind)
         if key not in self._validators:
             if key in CUSTOM_RESOURCES:
-                schema = json.loads((paths.CRD_SCHEMAS_DIR / CUSTOM_RESOURCES[key]).read_text())
+                schema = json.loads((paths.crd_schemas_dir() / CUSTOM_RESOURCES[key]).read_text())
             else:
                 # rbac.authorization.k8s.io/v1 -> rbac-v1, v1 -> v1 (kubernetes-validate's file naming)
                 group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
@@ -197,16 +203,17 @@ class KubeValidator:
         except UnknownKindError as error:
             yield SchemaError(self.kubernetes, name, "", str(error))
             return
-        yield from self._collect(validator, obj, name, "")
+        custom = CUSTOM_RESOURCES.get((obj.get("apiVersion", ""), obj.get("kind", "")), "")
+        yield from self._collect(validator, obj, name, "", custom)
         if obj.get("kind") == "LeaderWorkerSet":
             yield from self._leader_worker_set_parts(obj, name)
 
     def _collect(
-        self, validator: CompiledSchema, instance: Any, name: str, prefix: str
+        self, validator: CompiledSchema, instance: Any, name: str, prefix: str, custom: str = ""
     ) -> Iterator[SchemaError]:
         for error in validator.iter_errors(instance):
             path = prefix + "".join(f"/{part}" for part in error.absolute_path)
-            yield SchemaError(self.kubernetes, name, path, error.message)
+            yield SchemaError(self.kubernetes, name, path, error.message, custom)
 
     def _leader_worker_set_parts(self, obj: dict[str, Any], name: str) -> Iterator[SchemaError]:
         template = obj.get("spec", {}).get("leaderWorkerTemplate", {})
