@@ -4,6 +4,10 @@ Two renderers share one interface: the Helm v4 SDK embedded in process through `
 (the default: no binary, well under a millisecond a render), and any ``helm`` CLI found on PATH or
 installed into .tools/helm by ``make helm-clis`` (for compatibility tests across Helm 3 and Helm 4).
 Nothing here interprets templates itself.
+
+A chart is named (a chart of this repository, rendered from charts/<name> with its dependencies built
+from the current sources: ``prepare``) or given as a Path (a chart directory or packaged archive from
+anywhere, rendered as it is: render/charts.py resolves and prepares it).
 """
 
 from __future__ import annotations
@@ -71,10 +75,14 @@ def parse_manifests(documents: Mapping[str, str]) -> Rendered:
     return Rendered(objects=objects, notes=notes, sources=tuple(sources))
 
 
+#: A chart of this repository by name, or a chart directory or archive by path.
+ChartSource = str | Path
+
+
 class Renderer(Protocol):
     name: str
 
-    def render(self, chart: str, values: Mapping[str, Any], release: str, namespace: str) -> Rendered: ...
+    def render(self, chart: ChartSource, values: Mapping[str, Any], release: str, namespace: str) -> Rendered: ...
 
 
 def _fingerprint(folders: list[Path]) -> float:
@@ -131,7 +139,11 @@ class EmbeddedHelm:
     def __init__(self) -> None:
         self._charts: dict[str, helm_python.Chart] = {}
 
-    def chart(self, chart: str) -> helm_python.Chart:
+    def chart(self, chart: ChartSource) -> helm_python.Chart:
+        if isinstance(chart, Path):
+            # Loaded afresh each time (a few milliseconds): a chart from outside may have conditional
+            # dependencies, which rendering drops from the loaded chart (see below).
+            return helm_python.Chart.load(chart)
         if chart == paths.UMBRELLA_CHART:
             # Rendering drops the subcharts whose condition is false from the loaded chart itself, so a
             # chart with conditional dependencies is loaded afresh for every use (about 5 ms).
@@ -140,11 +152,11 @@ class EmbeddedHelm:
             self._charts[chart] = helm_python.Chart.load(prepare(chart))
         return self._charts[chart]
 
-    def effective_values(self, chart: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    def effective_values(self, chart: ChartSource, values: Mapping[str, Any]) -> dict[str, Any]:
         """The chart's defaults coalesced with ``values``, as an install would see them."""
         return self.chart(chart).merge_values(dict(values))
 
-    def render(self, chart: str, values: Mapping[str, Any], release: str, namespace: str) -> Rendered:
+    def render(self, chart: ChartSource, values: Mapping[str, Any], release: str, namespace: str) -> Rendered:
         try:
             documents = self.chart(chart).render(
                 dict(values), name=release, namespace=namespace, is_install=True
@@ -168,12 +180,13 @@ class HelmCli:
         ).stdout.strip()
         self.name = f"helm CLI {self.version}"
 
-    def render(self, chart: str, values: Mapping[str, Any], release: str, namespace: str) -> Rendered:
+    def render(self, chart: ChartSource, values: Mapping[str, Any], release: str, namespace: str) -> Rendered:
+        folder = chart if isinstance(chart, Path) else prepare(chart)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
             yaml.safe_dump(dict(values), handle)
         try:
             result = subprocess.run(
-                [str(self.binary), "template", release, str(prepare(chart)), "--namespace", namespace,
+                [str(self.binary), "template", release, str(folder), "--namespace", namespace,
                  "--values", handle.name],
                 capture_output=True, text=True, env={**os.environ, "HELM_CACHE_HOME": tempfile.gettempdir()},
             )
