@@ -43,12 +43,26 @@ RAY_AND_NCCL_PORTS = frozenset({6379, 10001, 8265, 52365, 29500})
 
 @dataclass(frozen=True)
 class Finding:
+    """One broken rule: the check it belongs to, the object (kind/name, a pod, or "release"), why, and,
+    where the checks can tell, the rule's own name within the check and the value responsible."""
+
     check: str
     subject: str
     message: str
+    #: The value (dotted, as in a values file) whose setting breaks the rule; "" when no one value does.
+    value: str = ""
+    #: The rule within the check, for checks with several (a Pod Security control, a reachability rule).
+    rule: str = ""
 
     def __str__(self) -> str:
-        return f"[{self.check}] {self.subject}: {self.message}"
+        rule = f": {self.rule}" if self.rule else ""
+        value = f" (value {self.value})" if self.value else ""
+        return f"[{self.check}{rule}] {self.subject}: {self.message}{value}"
+
+
+#: The invariants' checks, in the order check() runs them; each is a testcase of `check --junit`.
+CHECKS = ("workload", "parallelism", "exposure", "shared-memory", "fabric", "cache", "logging", "monitoring",
+          "scaling", "names", "discovery")
 
 
 @dataclass(frozen=True)
@@ -173,7 +187,8 @@ def _container_port(pod: RuntimePod, target: Any) -> dict[str, Any] | None:
     return None
 
 
-def _internal_ports(pod: RuntimePod) -> set[int]:
+def internal_ports(pod: RuntimePod) -> set[int]:
+    """Ray's, NCCL's and the rendezvous's ports on a pod: the well-known ones and those it declares."""
     ports = set(RAY_AND_NCCL_PORTS)
     for container in pod.containers:
         for variable in ("MULTINODE_RAY_PORT", "MULTINODE_RENDEZVOUS_PORT"):
@@ -205,7 +220,7 @@ def _check_service(service: dict[str, Any], pods: list[RuntimePod]) -> Iterator[
                 yield Finding("exposure", subject, f"port {port.get('port')} targets {target!r}, "
                                                    f"which pod {pod.name} does not expose")
                 continue
-            internal = _internal_ports(pod)
+            internal = internal_ports(pod)
             if int(resolved["containerPort"]) in internal or int(port["port"]) in internal:
                 yield Finding("exposure", subject,
                               f"port {port['port']} -> {resolved.get('name', resolved['containerPort'])} "

@@ -9,10 +9,11 @@ with that engine's own effective fabric profile, exactly as for a release of the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from inference_charts import paths
-from inference_charts.checks import invariants
+from inference_charts.checks import invariants, pod_security, reachability
 from inference_charts.checks.invariants import Finding
 from inference_charts.render.engine import Rendered
 from inference_charts.render.merging import deep_merge
@@ -65,6 +66,28 @@ def effective_section(values: Mapping[str, Any], engine: str, section: str) -> d
     return merged
 
 
+def engine_values(values: Mapping[str, Any], engine: str) -> dict[str, Any]:
+    """One engine's values as its templates see them: its own, with the global fabric and cache applied."""
+    own = dict(values.get(engine) or {})
+    return {**own, "fabric": effective_section(values, engine, "fabric"),
+            "cache": effective_section(values, engine, "cache")}
+
+
+def workload_engines(rendered: Rendered) -> dict[str, str]:
+    """kind/name of each rendered object -> the engine chart it comes from (umbrella objects left out)."""
+    found = {}
+    for obj, source in zip(rendered.objects, rendered.sources, strict=True):
+        engine = engine_of(source)
+        if engine is not None:
+            found[f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"] = engine
+    return found
+
+
+def _in_engine(finding: Finding, engine: str) -> Finding:
+    value = f"{engine}.{finding.value}" if finding.value else ""
+    return replace(finding, subject=f"{engine}: {finding.subject}", value=value)
+
+
 def findings(rendered: Rendered, values: Mapping[str, Any]) -> list[Finding]:
     """Every invariant finding of an umbrella release, engine by engine."""
     engines = enabled_engines(values)
@@ -74,6 +97,26 @@ def findings(rendered: Rendered, values: Mapping[str, Any]) -> list[Finding]:
     result: list[Finding] = []
     for engine in engines:
         profile = effective_section(values, engine, "fabric")["profile"]
-        result += [Finding(f.check, f"{engine}: {f.subject}", f.message)
-                   for f in invariants.check(grouped.get(engine, []), profile)]
+        result += [_in_engine(f, engine) for f in invariants.check(grouped.get(engine, []), profile)]
     return result
+
+
+def pod_security_findings(rendered: Rendered, values: Mapping[str, Any]) -> list[Finding]:
+    """Pod Security findings engine by engine, each judged with that engine's effective values."""
+    grouped = objects_by_engine(rendered)
+    result: list[Finding] = []
+    for engine in enabled_engines(values):
+        result += pod_security.findings(grouped.get(engine, []), engine_values(values, engine), f"{engine}.")
+    return result
+
+
+def reachability_findings(rendered: Rendered, values: Mapping[str, Any], namespace: str) -> list[Finding]:
+    """Reachability across the whole release (a group of one engine must not reach another engine's),
+    each workload's values those of the engine it belongs to."""
+    engines = workload_engines(rendered)
+
+    def values_of(workload: str) -> tuple[str, Mapping[str, Any]]:
+        engine = engines.get(workload)
+        return (f"{engine}.", engine_values(values, engine)) if engine else ("", values)
+
+    return reachability.findings(rendered.objects, namespace, values_of)
