@@ -1,7 +1,9 @@
 """inference-charts: render, check and generate.
 
   render FILE   render an example (or a values file with --chart), validate it, print a summary
-  check FILE... the same for each file, printing every problem; exits 1 when there is any
+  check FILE... render and check each file (schemas, invariants, Pod Security, NetworkPolicy
+                reachability), print every problem; --junit and --json write reports; exit codes 0
+                (clean), 1 (problems), 2 (usage or input error); see `inference-charts check --help`
   preflight FILE --out DIR  write the rendered NCCL preflight program and its settings, to run by hand
   plan MODEL    size a model onto a cluster: TP, PP, nodes, per-GPU memory, reasons; --output writes
                 a values file that passes check
@@ -13,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
+from inference_charts import paths
 from inference_charts.checks.harness import Harness
-from inference_charts.commands import generate
+from inference_charts.commands import check
 from inference_charts.commands.summary import render_summary
+from inference_charts.render import charts
 from inference_charts.render.cases import CaseFileError, load_case
 from inference_charts.render.engine import HelmCli, Renderer
 
@@ -28,12 +33,17 @@ def _renderer(helm: str | None) -> Renderer | None:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     harness = Harness(_renderer(args.helm))
-    try:
-        case = load_case(Path(args.file), args.chart)
-    except CaseFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    result = harness.evaluate(case)
+    with tempfile.TemporaryDirectory(prefix="inference-charts-") as workdir:
+        try:
+            chart = charts.resolve(args.chart, args.chart_version, workdir=Path(workdir),
+                                   helm=Path(args.helm) if args.helm else None) if args.chart else None
+            case = load_case(Path(args.file), chart)
+            if case.chart_path is None:
+                charts.resolve(case.chart)  # a chart of this repository by name: is there a checkout?
+        except (CaseFileError, charts.ChartError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        result = harness.evaluate(case)
     if result.render_error:
         print(f"{case.label}: Helm refused to render:\n{result.render_error}", file=sys.stderr)
         return 1
@@ -47,26 +57,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    harness = Harness(_renderer(args.helm))
-    failed = 0
-    for name in args.files:
-        try:
-            case = load_case(Path(name), args.chart)
-        except CaseFileError as error:
-            print(f"error: {error}", file=sys.stderr)
-            failed += 1
-            continue
-        result = harness.evaluate(case)
-        status = "ok" if result.ok else "FAILED"
-        print(f"{status:<6} {name}")
-        for problem in result.problems():
-            print(f"       {problem}")
-        failed += not result.ok
-    return 1 if failed else 0
-
-
 def _cmd_gen(args: argparse.Namespace) -> int:
+    if paths.checkout() is None:
+        print("error: gen writes the files of a checkout of this repository; this installation has none",
+              file=sys.stderr)
+        return 2
+    from inference_charts.commands import generate
+
     stale = generate.generate_all(write=not args.check)
     if args.check and stale:
         for path in stale:
@@ -81,9 +78,12 @@ def _cmd_preflight(args: argparse.Namespace) -> int:
     from inference_charts.commands.preflight_export import NoPreflight, export
 
     try:
-        case = load_case(Path(args.file), args.chart)
+        chart = charts.resolve(args.chart) if args.chart else None
+        case = load_case(Path(args.file), chart)
+        if case.chart_path is None:
+            charts.resolve(case.chart)  # a chart of this repository by name: is there a checkout?
         program, settings = export(case, Path(args.out))
-    except (CaseFileError, NoPreflight) as error:
+    except (CaseFileError, NoPreflight, charts.ChartError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {program} and {settings}; on each host (one per pod), with its rank:")
@@ -102,19 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="inference-charts", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, helptext in (("render", "render one file and print its summary"),
-                           ("check", "render and check files; exit 1 on any problem")):
-        sub = commands.add_parser(name, help=helptext)
-        if name == "render":
-            sub.add_argument("file")
-            sub.add_argument("--manifests", action="store_true", help="print the rendered objects too")
-        else:
-            sub.add_argument("files", nargs="+")
-        sub.add_argument("--chart", help="chart of a plain values file")
-        sub.add_argument("--helm", help="render with this helm binary instead of the embedded engine")
+    render = commands.add_parser("render", help="render one file and print its summary")
+    render.add_argument("file")
+    render.add_argument("--manifests", action="store_true", help="print the rendered objects too")
+    render.add_argument("--chart", help="chart of a plain values file: a name of this repository's charts, "
+                                        "a chart directory, a .tgz, or oci://host/path/chart with --version")
+    render.add_argument("--version", dest="chart_version", help="chart version of an oci:// chart")
+    render.add_argument("--helm", help="render with this helm binary instead of the embedded engine")
+    check.add_arguments(commands.add_parser(
+        "check", help="render and check files; exit 1 on any problem, 2 on an input error",
+        description=check.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
     preflight = commands.add_parser("preflight", help="write the rendered NCCL preflight program and settings")
     preflight.add_argument("file")
-    preflight.add_argument("--chart", help="chart of a plain values file")
+    preflight.add_argument("--chart", help="chart of a plain values file: a name of this repository's charts, "
+                                           "a chart directory or a .tgz")
     preflight.add_argument("--out", required=True, help="folder for preflight.py and preflight.env")
     from inference_charts.planner.command import add_arguments as add_plan_arguments
 
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = commands.add_parser("gen", help="generate schema, values.yaml and README tables")
     gen.add_argument("--check", action="store_true", help="only report files that are out of date")
     args = parser.parse_args(argv)
-    handlers = {"render": _cmd_render, "check": _cmd_check, "gen": _cmd_gen, "preflight": _cmd_preflight,
+    handlers = {"render": _cmd_render, "check": check.run, "gen": _cmd_gen, "preflight": _cmd_preflight,
                 "plan": _cmd_plan}
     return handlers[args.command](args)
 
