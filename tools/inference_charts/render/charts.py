@@ -51,7 +51,8 @@ class ChartRef:
         return self.path if self.path is not None else self.name
 
     def __str__(self) -> str:
-        return f"{self.name} {self.version} from {self.given}"
+        where = self.given if self.path is not None else f"this repository's charts/{self.name}"
+        return f"{self.name} {self.version} from {where}"
 
 
 def _metadata(path: Path) -> tuple[str, str, int]:
