@@ -11,7 +11,7 @@ what happened to it:
                   worker goes unnoticed (the broken twin of the liveness checks) and the group answers
                   other tokens than the one pod (the broken twin of the output check).
 Two more broken twins run a pod each: a worker whose leader never comes, and an engine without the
-identity variables the chart sets (USER, LOGNAME), which fails as a UID with no passwd entry.
+identity variables the chart sets (HOME, USER, LOGNAME), which fails as a UID with no passwd entry.
 """
 
 from __future__ import annotations
@@ -152,6 +152,49 @@ def test_every_engine_process_runs_as_the_rendered_non_root_uid_with_no_passwd_e
         uid, gid = facts["rendered_ids"][pod]
         assert uid != 0 and uid not in accounts, f"{pod}: the rendered UID {uid} is root or has an account"
         assert uids == {(uid, gid)}, f"{pod}: processes run as {uids}, the pod spec renders {(uid, gid)}"
+
+
+def test_a_worker_started_first_waits_for_the_leader_and_joins(runs: dict) -> None:
+    facts = runs["tp2-worker-first"]
+    assert facts["ready"] is not None, _explain(facts)
+    assert "[vllm-worker] waiting for the leader" in facts["worker_log"]
+    assert "as node rank 1" in facts["worker_log"]
+
+
+@pytest.mark.parametrize(("name", "loss"), [("tp2-worker-first", "killed"), ("dp2-hang", "frozen")])
+def test_a_lost_worker_fails_the_leader_liveness_without_traffic(runs: dict, name: str, loss: str) -> None:
+    facts = runs[name]
+    assert facts.get("liveness_passed"), _explain(facts)
+    assert facts["noticed_after"] is not None, (
+        f"the leader's liveness did not fail within {facts['bound']:.0f} s of the worker being {loss}\n"
+        + _explain(facts))
+
+
+def test_without_the_group_check_a_killed_worker_goes_unnoticed(runs: dict) -> None:
+    """The broken twin: /health alone stays 200 after the worker died (what vLLM does without traffic)."""
+    facts = runs["broken-no-group-check"]
+    assert facts.get("liveness_passed"), _explain(facts)
+    assert facts["noticed_after"] is None
+
+
+def test_no_group_leaves_a_namespace_or_process_behind(runs: dict) -> None:
+    for name, facts in runs.items():
+        assert facts["leftovers"] == [], name
+
+
+def test_a_worker_whose_leader_never_comes_gives_up_naming_the_value(engine: re_.Engine, harness: Harness,
+                                                                     tmp_path: Path) -> None:
+    """The broken twin of the worker-first case: with launcher.leaderWaitTimeoutSeconds shorter than the
+    leader's delay, the worker exits non-zero in time, saying which value bounds the wait."""
+    chart_values = re_.values(engine.model, pods=2, tensor=2, launcher={"leaderWaitTimeoutSeconds": 10})
+    with GroupSim(re_.render(harness, chart_values), tmp_path, image=engine.image()) as sim:
+        worker = sim.workers[0]
+        sim.start(worker)
+        assert sim.wait_until(lambda: sim.runs[worker].exited is not None, 10 + 5 + 2 + 5)
+        run = sim.runs[worker]
+        assert run.returncode not in (0, None)
+        assert "launcher.leaderWaitTimeoutSeconds" in run.log() and "did not accept a connection" in run.log()
+        assert "vllm serve" not in " ".join(argv for _, cmd in run.execs[1:] for argv in cmd[:2])
 
 
 def test_without_the_identity_variables_the_engine_fails_as_a_uid_with_no_passwd_entry(
