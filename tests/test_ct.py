@@ -151,7 +151,7 @@ def test_package(tmp_path: Path) -> None:
 def test_workflow_pins_every_action() -> None:
     text = (paths.CI_DIR / "github-workflow.yaml").read_text()
     workflow = yaml.safe_load(text)
-    assert set(workflow["jobs"]) == {"lint", "test", "publish"}
+    assert set(workflow["jobs"]) == {"lint", "test", "check-values", "publish"}
     uses = re.findall(r"uses:\s*(\S+)(.*)", text)
     assert {u.split("@")[0] for u, _ in uses} >= {"actions/checkout", "azure/setup-helm",
                                                    "helm/chart-testing-action", "actions/setup-python"}
@@ -160,6 +160,7 @@ def test_workflow_pins_every_action() -> None:
         assert re.search(r"#\s*v\d", comment), f"{action}: say which release the SHA is"
     commands = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
     assert "ct lint --config ci/ct.yaml" in commands and "make test" in commands and "helm push" in commands
+    assert "inference-charts check" in commands
 
 
 def test_helm_clis_lint_strict_agrees() -> None:

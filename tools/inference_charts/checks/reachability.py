@@ -234,58 +234,70 @@ SUMMARIES = {
 }
 
 
-def findings(objects: list[dict[str, Any]], namespace: str, values_of: ValuesOf) -> list[Finding]:
-    """Every broken reachability rule of a rendered release in ``namespace``."""
-    run = _Evaluation(objects, namespace, values_of)
-    out = _Collector()
+def _ray_ports(member: Member) -> list[int]:
+    return sorted(internal_ports(member.pod) | {EPHEMERAL_PORT})
+
+
+def _inside_groups(run: _Evaluation, out: _Collector) -> None:
+    """group-members-connect: every member reaches every other on Ray's and NCCL's ports."""
     for group in run.groups:
         for source in group:
-            for destination in group:
-                if source is destination:
-                    continue
-                for port in sorted(internal_ports(destination.pod) | {EPHEMERAL_PORT}):
+            for destination in (m for m in group if m is not source):
+                for port in _ray_ports(destination):
                     if not run.verdict(source.endpoint, destination.endpoint, port):
                         out.add(destination.workload, GROUP_MEMBERS_CONNECT, source.pod.name, destination.pod.name,
                                 port)
+
+
+def _between_groups(run: _Evaluation, out: _Collector) -> None:
+    """groups-isolated: no member of another group gets in, on any probed port or the API port."""
     for group in run.groups:
-        # One leader and one worker of each other group stand for their group.
+        api = _api_port(group[0].pod)
         for other in (g for g in run.groups if g is not group):
+            # Its leader and its last worker stand for the other group.
             for source in {id(m): m for m in (other[0], other[-1])}.values():
                 for destination in group:
-                    ports = internal_ports(destination.pod) | {EPHEMERAL_PORT}
-                    if (api := _api_port(group[0].pod)) is not None:
-                        ports.add(api)
-                    for port in sorted(ports):
+                    for port in sorted({*_ray_ports(destination), *([api] if api is not None else [])}):
                         verdict = run.verdict(source.endpoint, destination.endpoint, port)
                         if verdict:
                             out.add(destination.workload, GROUPS_ISOLATED, source.pod.name, destination.pod.name,
                                     port, run.blame(destination.workload, source.endpoint, verdict))
+
+
+def _from_outside(run: _Evaluation, out: _Collector) -> None:
+    """ray-nccl-closed for strangers and API clients; for serving groups, the three API rules."""
     for group in run.groups:
         leader = group[0]
         clients = run.clients(leader.workload)
-        api = _api_port(leader.pod)
+        api = _api_port(leader.pod) if id(group) in run.serving else None
         for destination in group:
+            workload, name = destination.workload, destination.pod.name
             strangers = run.strangers(destination)
             for label, source in [*strangers, *clients]:
-                for port in sorted(internal_ports(destination.pod) | {EPHEMERAL_PORT}):
-                    verdict = run.verdict(source, destination.endpoint, port)
-                    if verdict:
-                        out.add(destination.workload, RAY_NCCL_CLOSED, label, destination.pod.name, port,
-                                run.blame(destination.workload, source, verdict))
-            if api is None or id(group) not in run.serving:
+                for port in _ray_ports(destination):
+                    if verdict := run.verdict(source, destination.endpoint, port):
+                        out.add(workload, RAY_NCCL_CLOSED, label, name, port, run.blame(workload, source, verdict))
+            if api is None:
                 continue
             for label, source in strangers:
-                verdict = run.verdict(source, destination.endpoint, api)
-                if verdict:
-                    out.add(destination.workload, API_NOT_OPEN, label, destination.pod.name, api,
-                            run.blame(destination.workload, source, verdict))
+                if verdict := run.verdict(source, destination.endpoint, api):
+                    out.add(workload, API_NOT_OPEN, label, name, api, run.blame(workload, source, verdict))
             for label, source in clients:
                 verdict = run.verdict(source, destination.endpoint, api)
                 if destination.pod.is_leader and not verdict:
-                    prefix, _ = values_of(destination.workload)
+                    # A peer of apiFrom or metricsFrom shut out names that value; the helm test pod, none.
+                    prefix = run.values_of(workload)[0]
                     value = f"{prefix}{label.split('[')[0]}" if label.startswith("networkPolicy.") else ""
-                    out.add(destination.workload, API_REACHABLE, label, destination.pod.name, api, value)
+                    out.add(workload, API_REACHABLE, label, name, api, value)
                 elif not destination.pod.is_leader and verdict:
-                    out.add(destination.workload, API_LEADERS_ONLY, label, destination.pod.name, api,
-                            run.blame(destination.workload, source, verdict))
+                    out.add(workload, API_LEADERS_ONLY, label, name, api, run.blame(workload, source, verdict))
+
+
+def findings(objects: list[dict[str, Any]], namespace: str, values_of: ValuesOf) -> list[Finding]:
+    """Every broken reachability rule of a rendered release in ``namespace``."""
+    run = _Evaluation(objects, namespace, values_of)
+    out = _Collector()
+    _inside_groups(run, out)
+    _between_groups(run, out)
+    _from_outside(run, out)
     return list(out.findings(SUMMARIES))
