@@ -56,6 +56,12 @@ def test_example_renders_clean_and_summary_is_right(path: Path, harness: Harness
     base = f"{case.release}-{case.chart}" + ("" if indexed else "-group")
     leaders = ", ".join(f"{base}-{g}{'-0' if indexed else ''}" for g in range(groups))
     assert f"-> {leaders}" in summary
+    if pods > 1 and not indexed:
+        # NIM and vLLM's Ray launcher meet at the Ray head; vLLM's native launcher (its multi-pod default)
+        # at the leader's rendezvous.
+        native = case.chart == "vllm-multinode" and case.values.get("launcher", {}).get("kind", "native") == "native"
+        meeting = "vLLM's rendezvous and NCCL" if native else "Ray and NCCL"
+        assert f"headless Service {base} (made by LeaderWorkerSet): {meeting} between pods" in summary
     assert "invariants: no problems" in summary
 
 

@@ -3,8 +3,8 @@
 Each LeaderWorkerSet feature the charts can render is listed with the first kubernetes-sigs/lws tag
 that has it (found with `git tag --contains` on the commit that added it to
 api/leaderworkerset/v1/leaderworkerset_types.go; lws has no changelog). The summary of `render` and
-`check` prints what a release needs, and `inference-charts gen` writes the same table into the READMEs,
-so the docs cannot drift from the code.
+`check` prints what a release needs, and `inference-charts gen` writes the same table into the engine
+charts' READMEs and docs/requirements.md, so the docs cannot drift from the code.
 """
 
 from __future__ import annotations

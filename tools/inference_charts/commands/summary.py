@@ -113,8 +113,12 @@ def render_summary(result: Result) -> str:
     add("exposed", exposure[0])
     for line in exposure[1:]:
         add("", line)
+    # Native groups meet at the leader's torch.distributed rendezvous (--master-addr); NIM and the Ray
+    # launcher meet at the Ray head. NCCL carries the tensors in both.
+    native = values.get("launcher", {}).get("kind") == "native"
+    between = "vLLM's rendezvous and NCCL" if native else "Ray and NCCL"
     for service in runtime.controller_services(result.objects):
-        add("internal", f"headless Service {service.name} (made by LeaderWorkerSet): Ray and NCCL between pods")
+        add("internal", f"headless Service {service.name} (made by LeaderWorkerSet): {between} between pods")
     for obj in result.objects:
         if obj["kind"] == "Service" and obj.get("spec", {}).get("clusterIP") == "None" and not runtime.is_hook(obj):
             add("internal", f"headless Service {obj['metadata']['name']} (no ports): DNS names of the Job pods")
